@@ -1,0 +1,42 @@
+# `make demo` and `make test` do all their own set-up on a fresh machine.
+SHELL := /bin/bash
+# Newest Python we find (3.12 runs Django 6.x; 3.11 falls back to Django 5.2).
+PYTHON ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12 python3.13 python3; do \
+	if $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then echo $$p; break; fi; done)
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-sqlite test-postgres lint clean
+
+$(STAMP): setup.cfg pyproject.toml
+	@test -n "$(PYTHON)" || { echo "No Python >= 3.11 found; set PYTHON=..."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[test,lint]"
+	@touch $@
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	@echo "Serving on http://127.0.0.1:$(DEMO_PORT)/  (DUALAUTH_MODE=$${DUALAUTH_MODE:-hybrid})"
+	$(BIN)/python manage.py runserver 127.0.0.1:$(DEMO_PORT)
+
+test: test-sqlite test-postgres
+
+test-sqlite: $(STAMP)
+	$(BIN)/pytest --cov=dualauth --cov-report=term --cov-fail-under=90
+
+test-postgres: $(STAMP)
+	DUALAUTH_TEST_DB=postgres $(BIN)/pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check dualauth tests example_project
+	$(BIN)/ruff format --check dualauth tests example_project
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .coverage build *.egg-info demo.sqlite3

@@ -1,0 +1,154 @@
+"""System checks for ``DUALAUTH``: every id in one table, each message names the key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, register
+from django.utils.module_loading import import_string
+
+from .conf import DEFAULTS, MODES, SAMESITE_VALUES, STORES, TRANSPORTS, dualauth_settings
+
+MESSAGES = {
+    "E001": "DUALAUTH must be a dict.",
+    "E002": "DUALAUTH has unknown key(s): {keys}.",
+    "E003": "DUALAUTH['MODE'] is {value!r}; it must be one of {choices}.",
+    "E004": "DUALAUTH['STORE'] is {value!r}; it must be one of {choices}.",
+    "E005": "DUALAUTH['STORE'] is 'redis' but CACHES[{alias!r}] (REDIS_CACHE_ALIAS) is {problem}.",
+    "E006": "DUALAUTH['MODE'] is {mode!r}: add 'rest_framework_simplejwt.token_blacklist' to INSTALLED_APPS.",
+    "E007": "DUALAUTH['JWT_TRANSPORTS'] is {value!r}; it must be a non-empty list drawn from {choices}.",
+    "E008": "DUALAUTH['HYBRID_DEFAULT_KIND'] is {value!r}; it must be 'session' or 'jwt'.",
+    "E009": "DUALAUTH['COOKIE_SAMESITE'] is {value!r}; it must be one of {choices}.",
+    "E010": "DUALAUTH[{key!r}] is {value!r}; it must be {expected}.",
+    "E011": "DUALAUTH['LOGIN_THROTTLE_RATE'] is {value!r}; it must be None or like '10/min'.",
+    "E012": "DUALAUTH[{key!r}] is {value!r}, which cannot be imported.",
+    "E013": "'dualauth.middleware.DualAuthMiddleware' must come after {needed} in MIDDLEWARE.",
+    "E014": "DUALAUTH['COOKIE_SAMESITE'] is 'None', which browsers accept only with Secure cookies: "
+    "set COOKIE_SECURE to True.",
+}
+
+HINTS = {
+    "E002": "Known keys: " + ", ".join(sorted(DEFAULTS)) + ".",
+}
+
+OPTIONAL_SECONDS = ("SESSION_IDLE_TIMEOUT", "SESSION_ABSOLUTE_TIMEOUT", "MAX_SESSIONS_PER_USER")
+SECONDS = ("ACTIVITY_UPDATE_INTERVAL", "TRUSTED_PROXY_COUNT", "REFRESH_REUSE_GRACE", "REVOKED_RETENTION")
+POSITIVE = ("MAX_TOKEN_LENGTH",)
+BOOLEANS = ("CHECK_REVOCATION", "REVOKE_ON_PASSWORD_CHANGE", "ADOPT_LEGACY_TOKENS")
+NAMES = ("ACCESS_COOKIE", "REFRESH_COOKIE", "REDIS_CACHE_ALIAS")
+IMPORTABLE = ("USER_SERIALIZER", "TOKEN_CLAIMS_HOOK")
+DJANGO_REDIS_BACKEND = "django_redis.cache.RedisCache"
+
+
+def _error(code: str, **params: Any) -> Error:
+    return Error(MESSAGES[code].format(**params), hint=HINTS.get(code), id=f"dualauth.{code}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@register(Tags.security, Tags.compatibility)
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    raw = getattr(settings, "DUALAUTH", {})
+    if not isinstance(raw, dict):
+        return [_error("E001")]
+    errors: list[CheckMessage] = []
+    unknown = sorted(set(raw) - set(DEFAULTS))
+    if unknown:
+        errors.append(_error("E002", keys=", ".join(repr(k) for k in unknown)))
+    s = dualauth_settings
+    if s.MODE not in MODES:
+        errors.append(_error("E003", value=s.MODE, choices=MODES))
+    if s.STORE not in STORES:
+        errors.append(_error("E004", value=s.STORE, choices=STORES))
+    elif s.STORE == "redis":
+        alias = s.REDIS_CACHE_ALIAS
+        backend = getattr(settings, "CACHES", {}).get(alias, {}).get("BACKEND")
+        if backend != DJANGO_REDIS_BACKEND:
+            problem = "not defined" if backend is None else f"{backend!r}, not {DJANGO_REDIS_BACKEND!r}"
+            errors.append(_error("E005", alias=alias, problem=problem))
+    if s.MODE in ("jwt", "hybrid") and not apps.is_installed("rest_framework_simplejwt.token_blacklist"):
+        errors.append(_error("E006", mode=s.MODE))
+    transports = s.JWT_TRANSPORTS
+    if (
+        not isinstance(transports, (list, tuple))
+        or not transports
+        or any(t not in TRANSPORTS for t in transports)
+        or len(set(transports)) != len(transports)
+    ):
+        errors.append(_error("E007", value=transports, choices=TRANSPORTS))
+    if s.HYBRID_DEFAULT_KIND not in ("session", "jwt"):
+        errors.append(_error("E008", value=s.HYBRID_DEFAULT_KIND))
+    if s.COOKIE_SAMESITE not in SAMESITE_VALUES:
+        errors.append(_error("E009", value=s.COOKIE_SAMESITE, choices=SAMESITE_VALUES))
+    elif s.COOKIE_SAMESITE == "None" and s.COOKIE_SECURE is not True:
+        errors.append(_error("E014"))
+    errors.extend(_type_errors())
+    rate = s.LOGIN_THROTTLE_RATE
+    if rate is not None and not _valid_rate(rate):
+        errors.append(_error("E011", value=rate))
+    for key in IMPORTABLE:
+        value = getattr(s, key)
+        if value is not None:
+            try:
+                import_string(value)
+            except (ImportError, TypeError, ValueError):
+                errors.append(_error("E012", key=key, value=value))
+    errors.extend(_middleware_errors())
+    return errors
+
+
+def _type_errors() -> list[CheckMessage]:
+    s = dualauth_settings
+    errors: list[CheckMessage] = []
+    for key in OPTIONAL_SECONDS:
+        value = getattr(s, key)
+        if value is not None and (not _is_int(value) or value <= 0):
+            errors.append(_error("E010", key=key, value=value, expected="None or a positive whole number"))
+    for key in SECONDS:
+        value = getattr(s, key)
+        if not _is_int(value) or value < 0:
+            errors.append(_error("E010", key=key, value=value, expected="a whole number, 0 or more"))
+    for key in POSITIVE:
+        value = getattr(s, key)
+        if not _is_int(value) or value <= 0:
+            errors.append(_error("E010", key=key, value=value, expected="a positive whole number"))
+    for key in BOOLEANS:
+        if not isinstance(getattr(s, key), bool):
+            errors.append(_error("E010", key=key, value=getattr(s, key), expected="True or False"))
+    for key in NAMES:
+        value = getattr(s, key)
+        if not isinstance(value, str) or not value:
+            errors.append(_error("E010", key=key, value=value, expected="a non-empty string"))
+    if s.COOKIE_SECURE not in (None, True, False):
+        errors.append(_error("E010", key="COOKIE_SECURE", value=s.COOKIE_SECURE, expected="None, True or False"))
+    if s.COOKIE_DOMAIN is not None and not isinstance(s.COOKIE_DOMAIN, str):
+        errors.append(_error("E010", key="COOKIE_DOMAIN", value=s.COOKIE_DOMAIN, expected="None or a string"))
+    return errors
+
+
+def _valid_rate(rate: Any) -> bool:
+    if not isinstance(rate, str) or rate.count("/") != 1:
+        return False
+    count, period = rate.split("/")
+    return count.isdigit() and int(count) > 0 and period[:1] in ("s", "m", "h", "d")
+
+
+def _middleware_errors() -> list[CheckMessage]:
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    ours = "dualauth.middleware.DualAuthMiddleware"
+    if ours not in middleware:
+        return []
+    position = middleware.index(ours)
+    needed = [
+        m
+        for m in (
+            "django.contrib.sessions.middleware.SessionMiddleware",
+            "django.contrib.auth.middleware.AuthenticationMiddleware",
+        )
+        if m not in middleware[:position]
+    ]
+    return [_error("E013", needed=" and ".join(repr(m) for m in needed))] if needed else []

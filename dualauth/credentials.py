@@ -1,0 +1,126 @@
+"""Read the credential a request carries and ask the service layer about it.
+
+Shared by the middleware (plain Django views) and the DRF classes, and
+memoised on the request, so a request is checked once however many of them
+ask. Precedence: the ``Authorization`` header, then the access cookie, then
+the Django session; the first credential presented decides.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import auth
+from django.http import HttpRequest
+
+from . import services
+from .conf import dualauth_settings
+from .exceptions import SignInRefused
+from .models import Kind
+from .tokens import jwt_settings
+
+HEADER = "header"
+COOKIE = "cookie"
+SESSION = "session"
+
+_UNSET = object()
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What a request presented. In DRF views it is ``request.auth``.
+
+    ``error`` is set when a credential was presented but refused: plain views
+    see an anonymous user, DRF views answer 401.
+    """
+
+    kind: str
+    source: str
+    user: Any = None
+    sid: uuid.UUID | None = None
+    error: SignInRefused | None = None
+
+
+def raw_bearer(request: HttpRequest) -> str | None:
+    """The token of an ``Authorization: Bearer`` header; ``""`` when the header is ours but malformed."""
+    header = request.META.get(jwt_settings().AUTH_HEADER_NAME)
+    if not header or not isinstance(header, str):
+        return None
+    parts = header.split()
+    if not parts or parts[0] not in jwt_settings().AUTH_HEADER_TYPES:
+        return None
+    return parts[1] if len(parts) == 2 else ""
+
+
+def jwt_credential(request: HttpRequest) -> Credential | None:
+    """The JWT credential of the request (header before cookie), checked; ``None`` if there is none."""
+    cached = getattr(request, "_dualauth_jwt", _UNSET)
+    if cached is not _UNSET:
+        return cached  # type: ignore[return-value]
+    credential = None
+    transports = dualauth_settings.JWT_TRANSPORTS
+    raw = raw_bearer(request) if HEADER in transports else None
+    source = HEADER
+    if raw is None and COOKIE in transports:
+        raw = request.COOKIES.get(dualauth_settings.ACCESS_COOKIE)
+        source = COOKIE
+    if raw is not None:
+        try:
+            user, state = services.check_access_token(raw)
+        except SignInRefused as refused:
+            credential = Credential(Kind.JWT, source, error=refused)
+        else:
+            if state is not None:
+                services.touch(state, request)
+            credential = Credential(Kind.JWT, source, user, state.sid if state else None)
+    request._dualauth_jwt = credential  # type: ignore[attr-defined]
+    return credential
+
+
+def session_credential(request: HttpRequest) -> Credential | None:
+    """The Django session's sign-in, checked; a revoked one is flushed on the spot."""
+    cached = getattr(request, "_dualauth_session", _UNSET)
+    if cached is not _UNSET:
+        return cached  # type: ignore[return-value]
+    credential = None
+    if hasattr(request, "session"):
+        user = auth.get_user(request)
+        if user.is_authenticated:
+            credential = _checked_session(request, user)
+    request._dualauth_session = credential  # type: ignore[attr-defined]
+    return credential
+
+
+def _checked_session(request: HttpRequest, user: Any) -> Credential:
+    sid = request.session.get(services.SESSION_SID_KEY)
+    if sid is None:
+        state = services.adopt_session(request, user)
+    else:
+        checked = services.check(sid, Kind.SESSION)
+        if checked is None or checked.user_id != user.pk:
+            request.session.flush()
+            return Credential(Kind.SESSION, SESSION, error=SignInRefused(services.ENDED, "session_ended"))
+        state = checked
+        services.touch(state, request)
+    return Credential(Kind.SESSION, SESSION, user, state.sid)
+
+
+def request_credential(request: HttpRequest) -> Credential | None:
+    """The credential that decides ``request.user`` for plain Django views in the current mode.
+
+    Sessions count in every mode: the Django admin keeps its staff sessions.
+    """
+    if dualauth_settings.jwt_enabled:
+        credential = jwt_credential(request)
+        if credential is not None:
+            return credential
+    return session_credential(request)
+
+
+def forget(request: HttpRequest) -> None:
+    """Drop what was memoised, after the request's credential changed (login, logout)."""
+    for name in ("_dualauth_jwt", "_dualauth_session"):
+        if hasattr(request, name):
+            delattr(request, name)

@@ -1,0 +1,50 @@
+"""``DualAuthMiddleware``: the right ``request.user`` for plain Django views, in every mode."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse
+from django.utils.functional import SimpleLazyObject
+
+from .credentials import request_credential
+
+
+def get_user(request: HttpRequest) -> Any:
+    credential = request_credential(request)
+    if credential is None or credential.user is None:
+        return AnonymousUser()
+    return credential.user
+
+
+async def aget_user(request: HttpRequest) -> Any:
+    return await sync_to_async(get_user)(request)
+
+
+class DualAuthMiddleware:
+    """Replace ``request.user`` with a lazy one that honours revocation, timeouts and JWTs.
+
+    Put it after ``SessionMiddleware`` and ``AuthenticationMiddleware``. An
+    invalid, expired or revoked credential leaves the user anonymous (a
+    revoked session is flushed); the view decides what that means.
+    """
+
+    sync_capable = True
+    async_capable = False
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not hasattr(request, "session") or not hasattr(request, "user"):
+            raise ImproperlyConfigured(
+                "DualAuthMiddleware needs SessionMiddleware and AuthenticationMiddleware before it in MIDDLEWARE."
+            )
+        request.user = SimpleLazyObject(partial(get_user, request))
+        request.auser = partial(aget_user, request)
+        return self.get_response(request)

@@ -1,0 +1,473 @@
+"""The sign-in lifecycle: start, refresh, check, revoke.
+
+This module is the only writer of ``AuthSession`` and the only caller of the
+state store's ``changed()``. Views, DRF classes, middleware, admin, commands
+and signal receivers are adapters over it.
+
+``sign_in()`` is public: a project's own SSO or MFA view calls it once its own
+checks have passed, to start a sign-in of either kind.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+from importlib import import_module
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib import auth
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import update_last_login
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from rest_framework_simplejwt.exceptions import TokenError
+
+from . import signals
+from .client_info import client_ip, user_agent
+from .conf import dualauth_settings
+from .exceptions import SignInRefused
+from .models import AuthSession, Kind, Reason
+from .stores import SignInState, get_store
+from .tokens import SID_CLAIM, AccessToken, RefreshToken, decode, jwt_settings
+
+logger = logging.getLogger("dualauth")
+
+SESSION_SID_KEY = "_dualauth_sid"
+SIGNED_COOKIES_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+RESERVED_CLAIMS = frozenset({"sid", "exp", "iat", "nbf", "jti", "token_type", "user_id", "aud", "iss"})
+
+INVALID_TOKEN = "Token is invalid or expired."
+ENDED = "This sign-in has ended."
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    access: str
+    refresh: str
+    access_expires_at: datetime
+    refresh_expires_at: datetime
+
+
+@dataclass(frozen=True)
+class SignIn:
+    auth_session: AuthSession
+    tokens: IssuedTokens | None = None
+
+
+# Starting a sign-in -------------------------------------------------------
+
+
+def default_kind() -> str:
+    mode = dualauth_settings.MODE
+    return mode if mode in (Kind.SESSION, Kind.JWT) else dualauth_settings.HYBRID_DEFAULT_KIND  # type: ignore[no-any-return]
+
+
+def sign_in(request: HttpRequest, user: Any, kind: str | None = None) -> SignIn:
+    """Start a sign-in for a user whose credentials the caller has already checked.
+
+    A session sign-in goes through Django's ``login()`` (so its signals and
+    CSRF rotation happen as usual) and always gets a new session key, even when
+    the same user was already signed in on that session.
+    """
+    kind = kind or default_kind()
+    if kind == Kind.SESSION:
+        if auth.SESSION_KEY in request.session:
+            request.session.cycle_key()
+        auth.login(request, user)
+        sid = request.session[SESSION_SID_KEY]
+        return SignIn(AuthSession.objects.get(pk=sid))
+    if kind == Kind.JWT:
+        return _start_jwt(request, user)
+    raise ValueError(f"unknown sign-in kind {kind!r}")
+
+
+def record_session_login(request: HttpRequest, user: Any) -> AuthSession:
+    """Give the session that Django's ``login()`` just made its own sign-in.
+
+    Called by the ``user_logged_in`` receiver, so every login (the admin,
+    allauth, SSO) is tracked. A sign-in the session carried before is replaced.
+    """
+    previous = request.session.get(SESSION_SID_KEY)
+    if previous:
+        revoke(previous, Reason.SUPERSEDED, delete_session=False)
+    return _start_session(request, user)
+
+
+def adopt_session(request: HttpRequest, user: Any) -> SignInState:
+    """Give a session from before dualauth was installed a sign-in instead of logging it out."""
+    row = _start_session(request, user)
+    return state_of(row)
+
+
+def _start_session(request: HttpRequest, user: Any) -> AuthSession:
+    now = timezone.now()
+    session = request.session
+    row = AuthSession.objects.create(
+        user=user,
+        kind=Kind.SESSION,
+        session_key=_trackable_session_key(request),
+        ip=client_ip(request),
+        user_agent=user_agent(request),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=_cap(session.get_expiry_date(), now),
+    )
+    session[SESSION_SID_KEY] = str(row.pk)
+    _started(row, request)
+    return row
+
+
+def _start_jwt(request: HttpRequest, user: Any) -> SignIn:
+    now = timezone.now()
+    row = AuthSession(
+        id=uuid.uuid4(),
+        user=user,
+        kind=Kind.JWT,
+        ip=client_ip(request),
+        user_agent=user_agent(request),
+        created_at=now,
+        last_seen_at=now,
+    )
+    refresh = _new_refresh(user, row.pk, _cap(None, now))
+    row.refresh_jti = refresh[jwt_settings().JTI_CLAIM]
+    row.expires_at = _exp(refresh)
+    with transaction.atomic():
+        row.save(force_insert=True)
+        _outstand(refresh, user)
+    update_last_login(None, user)
+    _started(row, request)
+    return SignIn(row, _issue(refresh))
+
+
+def _started(row: AuthSession, request: HttpRequest | None) -> None:
+    get_store().changed(row.pk)
+    limit = dualauth_settings.MAX_SESSIONS_PER_USER
+    if limit:
+        extra = AuthSession.objects.active().filter(user_id=row.user_id).exclude(pk=row.pk)
+        for sid in extra.order_by("-created_at").values_list("pk", flat=True)[max(limit - 1, 0) :]:
+            revoke(sid, Reason.LIMIT)
+    signals.session_started.send(sender=AuthSession, auth_session=row, request=request)
+
+
+# Tokens -------------------------------------------------------------------
+
+
+def _cap(expiry: datetime | None, created_at: datetime) -> datetime:
+    """The earlier of ``expiry`` and the absolute end of a sign-in created at ``created_at``."""
+    absolute = dualauth_settings.SESSION_ABSOLUTE_TIMEOUT
+    end = created_at + timedelta(seconds=absolute) if absolute else None
+    if expiry is None:
+        return end or created_at + jwt_settings().REFRESH_TOKEN_LIFETIME
+    return min(expiry, end) if end else expiry
+
+
+def _exp(token: RefreshToken | AccessToken) -> datetime:
+    return datetime.fromtimestamp(token["exp"], tz=dt_timezone.utc)
+
+
+def _new_refresh(user: Any, sid: uuid.UUID, not_after: datetime) -> RefreshToken:
+    jwt = jwt_settings()
+    token = RefreshToken()
+    hook = dualauth_settings.TOKEN_CLAIMS_HOOK
+    if hook:
+        extra = import_string(hook)(user) or {}
+        for claim, value in extra.items():
+            if claim not in RESERVED_CLAIMS and claim != jwt.USER_ID_CLAIM:
+                token[claim] = value
+    token[jwt.USER_ID_CLAIM] = str(getattr(user, jwt.USER_ID_FIELD))
+    token[SID_CLAIM] = str(sid)
+    if _exp(token) > not_after:
+        token["exp"] = int(not_after.timestamp())
+    return token
+
+
+def _issue(refresh: RefreshToken) -> IssuedTokens:
+    access = refresh.access_token
+    if access["exp"] > refresh["exp"]:
+        access["exp"] = refresh["exp"]
+    return IssuedTokens(
+        access=str(access),
+        refresh=str(refresh),
+        access_expires_at=_exp(access),
+        refresh_expires_at=_exp(refresh),
+    )
+
+
+def _blacklist_installed() -> bool:
+    return apps.is_installed("rest_framework_simplejwt.token_blacklist")
+
+
+def _outstand(refresh: RefreshToken, user: Any) -> None:
+    """Record the token in simplejwt's outstanding list, without its raw text.
+
+    simplejwt stores the whole token there; a database leak would then hand
+    out live refresh tokens. The jti is all revocation needs.
+    """
+    if not _blacklist_installed():
+        return
+    from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+    OutstandingToken.objects.create(
+        user=user,
+        jti=refresh[jwt_settings().JTI_CLAIM],
+        token="",
+        created_at=timezone.now(),
+        expires_at=_exp(refresh),
+    )
+
+
+def _blacklist(jti: str, user_id: Any, expires_at: datetime) -> None:
+    if not jti or not _blacklist_installed():
+        return
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+    outstanding, _ = OutstandingToken.objects.get_or_create(
+        jti=jti, defaults={"user_id": user_id, "token": "", "expires_at": expires_at}
+    )
+    BlacklistedToken.objects.get_or_create(token=outstanding)
+
+
+def refresh(raw: Any, request: HttpRequest) -> SignIn:
+    """Rotate a refresh token: a new pair, the old one blacklisted.
+
+    The jti is compared with ``AuthSession.refresh_jti`` and swapped by a
+    conditional update, so of two racing refreshes only one wins; a rotated
+    token presented again is re-use and ends the whole sign-in.
+    """
+    try:
+        token = decode(raw, RefreshToken)
+    except TokenError:
+        raise SignInRefused(INVALID_TOKEN, "token_not_valid") from None
+    jwt = jwt_settings()
+    jti = token.get(jwt.JTI_CLAIM)
+    sid = _parse_sid(token.get(SID_CLAIM))
+    if sid is None:
+        if token.get(SID_CLAIM) is None and dualauth_settings.ADOPT_LEGACY_TOKENS:
+            return _adopt_legacy_refresh(token, request)
+        raise SignInRefused(INVALID_TOKEN, "token_not_valid")
+
+    row = AuthSession.objects.select_related("user").filter(pk=sid, kind=Kind.JWT).first()
+    if row is None or str(getattr(row.user, jwt.USER_ID_FIELD)) != str(token.get(jwt.USER_ID_CLAIM)):
+        raise SignInRefused(INVALID_TOKEN, "token_not_valid")
+    now = timezone.now()
+    if not state_of(row).is_live(now, dualauth_settings.SESSION_IDLE_TIMEOUT):
+        raise SignInRefused(ENDED, "session_ended")
+    if not row.user.is_active:
+        revoke(row.pk, Reason.DEACTIVATED)
+        raise SignInRefused(ENDED, "session_ended")
+    if row.refresh_jti == jti:
+        new = _new_refresh(row.user, row.pk, _cap(None, row.created_at))
+        new_jti = new[jwt.JTI_CLAIM]
+        with transaction.atomic():
+            won = AuthSession.objects.filter(pk=row.pk, refresh_jti=jti, revoked_at__isnull=True).update(
+                refresh_jti=new_jti,
+                expires_at=_exp(new),
+                last_seen_at=now,
+                ip=client_ip(request),
+                user_agent=user_agent(request),
+            )
+            if won:
+                _blacklist(jti, row.user_id, _exp(token))
+                _outstand(new, row.user)
+        if won:
+            get_store().changed(row.pk)
+            row.refresh_jti, row.expires_at, row.last_seen_at = new_jti, _exp(new), now
+            return SignIn(row, _issue(new))
+    signals.refresh_reuse_detected.send(sender=AuthSession, auth_session=row, jti=jti, request=request)
+    revoke(row.pk, Reason.REFRESH_REUSE)
+    logger.warning("dualauth: refresh token re-used; sign-in %s revoked", row.pk)
+    raise SignInRefused(ENDED, "refresh_reused")
+
+
+def _adopt_legacy_refresh(token: RefreshToken, request: HttpRequest) -> SignIn:
+    """A valid simplejwt refresh token without ``sid`` becomes a tracked sign-in (``ADOPT_LEGACY_TOKENS``)."""
+    jwt = jwt_settings()
+    user = _user_by_claim(token.get(jwt.USER_ID_CLAIM))
+    if user is None:
+        raise SignInRefused(INVALID_TOKEN, "token_not_valid")
+    if _blacklist_installed():
+        from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+
+        if BlacklistedToken.objects.filter(token__jti=token.get(jwt.JTI_CLAIM)).exists():
+            raise SignInRefused(INVALID_TOKEN, "token_not_valid")
+    _blacklist(token.get(jwt.JTI_CLAIM), user.pk, _exp(token))
+    return _start_jwt(request, user)
+
+
+def _user_by_claim(value: Any) -> Any:
+    if value is None:
+        return None
+    user_model = get_user_model()
+    try:
+        user = user_model._default_manager.get(**{jwt_settings().USER_ID_FIELD: value})
+    except (user_model.DoesNotExist, ValueError, TypeError):
+        return None
+    return user if user.is_active else None
+
+
+def _parse_sid(value: Any) -> uuid.UUID | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+# Checking a sign-in (the hot path) ----------------------------------------
+
+
+def state_of(row: AuthSession) -> SignInState:
+    return SignInState(
+        sid=row.pk,
+        user_id=row.user_id,
+        kind=row.kind,
+        session_key=row.session_key,
+        refresh_jti=row.refresh_jti,
+        created_at=row.created_at,
+        last_seen_at=row.last_seen_at,
+        expires_at=row.expires_at,
+        revoked=row.revoked_at is not None,
+    )
+
+
+def check(sid: Any, kind: str) -> SignInState | None:
+    """The state of a live sign-in of ``kind``, or ``None`` if it is revoked, expired or unknown."""
+    parsed = sid if isinstance(sid, uuid.UUID) else _parse_sid(sid)
+    if parsed is None:
+        return None
+    state = get_store().get(parsed)
+    if state is None or state.kind != kind:
+        return None
+    if not state.is_live(timezone.now(), dualauth_settings.SESSION_IDLE_TIMEOUT):
+        return None
+    return state
+
+
+def check_access_token(raw: Any) -> tuple[Any, SignInState | None]:
+    """Validate an access token and its sign-in; return ``(user, state)`` or raise ``SignInRefused``.
+
+    ``state`` is ``None`` only for tokens that are not checked against a
+    sign-in: adopted legacy tokens, or any token with ``CHECK_REVOCATION`` off.
+    """
+    try:
+        token = decode(raw, AccessToken)
+    except TokenError:
+        raise SignInRefused(INVALID_TOKEN, "token_not_valid") from None
+    user_claim = token.get(jwt_settings().USER_ID_CLAIM)
+    raw_sid = token.get(SID_CLAIM)
+    state = None
+    if raw_sid is None:
+        if not dualauth_settings.ADOPT_LEGACY_TOKENS:
+            raise SignInRefused(INVALID_TOKEN, "token_not_valid")
+    elif dualauth_settings.CHECK_REVOCATION:
+        state = check(raw_sid, Kind.JWT)
+        if state is None:
+            raise SignInRefused(ENDED, "session_ended")
+    elif _parse_sid(raw_sid) is None:
+        raise SignInRefused(INVALID_TOKEN, "token_not_valid")
+    user = _user_by_claim(user_claim)
+    if user is None or (state is not None and user.pk != state.user_id):
+        raise SignInRefused(INVALID_TOKEN, "token_not_valid")
+    return user, state
+
+
+def token_sid(raw: Any, token_class: type[AccessToken] | type[RefreshToken]) -> uuid.UUID | None:
+    """The ``sid`` of a genuine token, expired or not: what logout needs to end its sign-in."""
+    if not isinstance(raw, str) or not raw or len(raw) > dualauth_settings.MAX_TOKEN_LENGTH:
+        return None
+    import jwt as pyjwt
+
+    from .tokens import token_backend
+
+    backend = token_backend()
+    try:
+        payload = pyjwt.decode(
+            raw,
+            backend.get_verifying_key(raw),  # type: ignore[arg-type]
+            algorithms=[backend.algorithm],
+            audience=backend.audience,
+            issuer=backend.issuer,
+            options={"verify_exp": False, "verify_aud": backend.audience is not None},
+        )
+    except Exception:  # noqa: BLE001 - any failure means "not a token of ours"
+        return None
+    if payload.get(jwt_settings().TOKEN_TYPE_CLAIM) != token_class.token_type:
+        return None
+    return _parse_sid(payload.get(SID_CLAIM))
+
+
+def touch(state: SignInState, request: HttpRequest) -> None:
+    """Record activity at most once per ``ACTIVITY_UPDATE_INTERVAL``; no write otherwise."""
+    now = timezone.now()
+    interval = timedelta(seconds=dualauth_settings.ACTIVITY_UPDATE_INTERVAL)
+    session_key = _trackable_session_key(request) if state.kind == Kind.SESSION else state.session_key
+    if now - state.last_seen_at < interval and session_key == state.session_key:
+        return
+    changes: dict[str, Any] = {"last_seen_at": now, "ip": client_ip(request), "user_agent": user_agent(request)}
+    if state.kind == Kind.SESSION:
+        changes["session_key"] = session_key
+        changes["expires_at"] = _cap(request.session.get_expiry_date(), state.created_at)
+    AuthSession.objects.filter(pk=state.sid, revoked_at__isnull=True).update(**changes)
+    get_store().changed(state.sid)
+
+
+def _trackable_session_key(request: HttpRequest) -> str:
+    """The session key, or ``""`` for signed-cookie sessions whose key changes on every save."""
+    if settings.SESSION_ENGINE == SIGNED_COOKIES_ENGINE:
+        return ""
+    return request.session.session_key or ""
+
+
+# Revoking -----------------------------------------------------------------
+
+
+def revoke(target: AuthSession | uuid.UUID | str, reason: str, *, delete_session: bool = True) -> bool:
+    """End a sign-in; return whether it was live. The database first, then the store.
+
+    A session-kind sign-in also loses its Django session (any engine but signed
+    cookies, which the ``sid`` check kills instead); a jwt-kind one has its
+    current refresh token blacklisted, and its access tokens fail the ``sid``
+    check from the next request on.
+    """
+    sid = target.pk if isinstance(target, AuthSession) else target
+    updated = AuthSession.objects.filter(pk=sid, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_reason=reason
+    )
+    if not updated:
+        return False
+    row = AuthSession.objects.select_related("user").get(pk=sid)
+    if row.kind == Kind.SESSION:
+        if delete_session:
+            _delete_django_session(row.session_key)
+    else:
+        _blacklist(row.refresh_jti, row.user_id, row.expires_at)
+    get_store().changed(row.pk)
+    signals.session_revoked.send(sender=AuthSession, auth_session=row, reason=reason)
+    return True
+
+
+def revoke_user(
+    user: Any, reason: str, *, keep: uuid.UUID | str | None = None, kind: str | None = None
+) -> int:
+    """End every live sign-in of ``user`` but ``keep``; return how many ended."""
+    rows = AuthSession.objects.filter(user=user, revoked_at__isnull=True)
+    if keep is not None:
+        rows = rows.exclude(pk=keep)
+    if kind is not None:
+        rows = rows.filter(kind=kind)
+    return sum(revoke(sid, reason) for sid in list(rows.values_list("pk", flat=True)))
+
+
+def _delete_django_session(session_key: str) -> None:
+    if not session_key or settings.SESSION_ENGINE == SIGNED_COOKIES_ENGINE:
+        return
+    engine = import_module(settings.SESSION_ENGINE)
+    engine.SessionStore().delete(session_key)

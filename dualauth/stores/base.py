@@ -1,0 +1,51 @@
+"""The contract of a state store: the hot-path answer to "is this sid live?".
+
+The database is the source of truth and only ``dualauth.services`` writes it;
+a store answers reads and is told when a row changed, so a caching store can
+drop or rewrite what it holds.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SignInState:
+    """What the hot path needs to know about one sign-in."""
+
+    sid: uuid.UUID
+    user_id: Any
+    kind: str
+    session_key: str
+    refresh_jti: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    revoked: bool
+
+    def is_live(self, now: datetime, idle_timeout: int | None) -> bool:
+        if self.revoked or self.expires_at <= now:
+            return False
+        return idle_timeout is None or self.last_seen_at + timedelta(seconds=idle_timeout) > now
+
+
+class BaseStore:
+    """Base class of the state stores named by ``DUALAUTH["STORE"]``."""
+
+    # Methods that child classes must implement.
+
+    def get(self, sid: uuid.UUID) -> SignInState | None:
+        """Return the state of ``sid``, or ``None`` when no such sign-in exists.
+
+        Must never answer from memory local to one process: a revocation made
+        by another instance has to be seen on the next request.
+        """
+        raise NotImplementedError("subclasses of BaseStore must provide a get() method")
+
+    def changed(self, sid: uuid.UUID) -> None:
+        """Called by the service layer after it wrote the row of ``sid``."""
+        raise NotImplementedError("subclasses of BaseStore must provide a changed() method")

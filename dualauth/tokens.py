@@ -1,0 +1,89 @@
+"""simplejwt tokens that carry the ``sid`` of their sign-in.
+
+simplejwt fixes token lifetimes and its token backend at import time; these
+classes read ``SIMPLE_JWT`` (through simplejwt's own reloaded ``api_settings``)
+at call time, so ``override_settings(SIMPLE_JWT=...)`` reaches them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from rest_framework_simplejwt import settings as simplejwt_settings
+from rest_framework_simplejwt import tokens as simplejwt_tokens
+from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.exceptions import TokenError
+
+from .conf import dualauth_settings
+
+SID_CLAIM = "sid"
+
+_backend_cache: tuple[Any, TokenBackend] | None = None
+
+
+def jwt_settings() -> Any:
+    """simplejwt's settings object, as it stands now (it is replaced on ``setting_changed``)."""
+    return simplejwt_settings.api_settings
+
+
+def token_backend() -> TokenBackend:
+    """A backend built from the current ``SIMPLE_JWT``; the algorithm is pinned by it."""
+    global _backend_cache
+    current = jwt_settings()
+    if _backend_cache is None or _backend_cache[0] is not current:
+        backend = TokenBackend(
+            current.ALGORITHM,
+            current.SIGNING_KEY,
+            current.VERIFYING_KEY,
+            current.AUDIENCE,
+            current.ISSUER,
+            current.JWK_URL,
+            current.LEEWAY,
+            current.JSON_ENCODER,
+        )
+        _backend_cache = (current, backend)
+    return _backend_cache[1]
+
+
+class _CallTimeSettings:
+    """Resolve the backend per call instead of simplejwt's import-time state."""
+
+    @property
+    def token_backend(self) -> TokenBackend:
+        return token_backend()
+
+    def get_token_backend(self) -> TokenBackend:
+        return token_backend()
+
+
+class AccessToken(_CallTimeSettings, simplejwt_tokens.AccessToken):
+    @property  # type: ignore[override]
+    def lifetime(self) -> timedelta:
+        return jwt_settings().ACCESS_TOKEN_LIFETIME  # type: ignore[no-any-return]
+
+
+class RefreshToken(_CallTimeSettings, simplejwt_tokens.RefreshToken):
+    access_token_class = AccessToken
+
+    @property  # type: ignore[override]
+    def lifetime(self) -> timedelta:
+        return jwt_settings().REFRESH_TOKEN_LIFETIME  # type: ignore[no-any-return]
+
+    def verify(self) -> None:
+        """Verify signature-independent claims but not simplejwt's blacklist.
+
+        The blacklist only says "rotated"; ``services.refresh`` compares the jti
+        with ``AuthSession.refresh_jti`` instead, which also tells re-use apart.
+        """
+        simplejwt_tokens.Token.verify(self)
+
+
+def decode(raw: str, token_class: type[AccessToken] | type[RefreshToken]) -> AccessToken | RefreshToken:
+    """Decode and verify ``raw``; raise ``TokenError`` with a user-facing message.
+
+    Oversized input is refused before any parsing work.
+    """
+    if not isinstance(raw, str) or not raw or len(raw) > dualauth_settings.MAX_TOKEN_LENGTH:
+        raise TokenError("Token is invalid")
+    return token_class(raw)  # type: ignore[arg-type]

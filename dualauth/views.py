@@ -1,0 +1,213 @@
+"""The HTTP API: thin adapters over ``dualauth.services``. JSON in, JSON out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import auth
+from django.middleware.csrf import get_token, rotate_token
+from django.utils import timezone
+from rest_framework import exceptions, status
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import credentials, services
+from .authentication import DualAuthentication, enforce_csrf
+from .conf import dualauth_settings
+from .cookies import clear_token_cookies, set_token_cookies
+from .errors import exception_handler
+from .exceptions import SignInRefused
+from .models import AuthSession, Kind, Reason
+from .serializers import AuthSessionSerializer, LoginSerializer, RefreshSerializer, user_data
+from .throttling import LoginIPThrottle, LoginUsernameThrottle
+from .tokens import AccessToken, RefreshToken
+
+BAD_CREDENTIALS = "Unable to sign in with the given credentials."
+
+
+class DualAuthAPIView(APIView):
+    """Fixed JSON-only parsing, rendering and error shape, whatever the project's DRF defaults."""
+
+    parser_classes = [JSONParser]
+    renderer_classes = [JSONRenderer]
+    authentication_classes = [DualAuthentication]
+    permission_classes = [IsAuthenticated]
+    throttle_classes: list[Any] = []
+
+    def get_exception_handler(self) -> Any:
+        return exception_handler
+
+
+class PublicAPIView(DualAuthAPIView):
+    """Endpoints that read credentials themselves (or need none)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+
+def _token_body(signin: services.SignIn, transport: str) -> dict[str, Any]:
+    tokens = signin.tokens
+    assert tokens is not None
+    body: dict[str, Any] = {
+        "access_expires_at": tokens.access_expires_at,
+        "refresh_expires_at": tokens.refresh_expires_at,
+    }
+    if transport == credentials.HEADER:
+        body.update(access=tokens.access, refresh=tokens.refresh)
+    return body
+
+
+class LoginView(PublicAPIView):
+    throttle_classes = [LoginIPThrottle, LoginUsernameThrottle]
+
+    def post(self, request: Request) -> Response:
+        serializer = LoginSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        kind, transport = data["kind"], data.get("transport")
+        if kind == Kind.SESSION or transport == credentials.COOKIE:
+            enforce_csrf(request)
+        user = auth.authenticate(request._request, username=data["username"], password=data["password"])
+        if user is None:
+            raise exceptions.AuthenticationFailed(BAD_CREDENTIALS, code="invalid_credentials")
+        signin = services.sign_in(request._request, user, kind)
+        credentials.forget(request._request)
+        body: dict[str, Any] = {"user": user_data(user), "kind": kind, "session_id": str(signin.auth_session.pk)}
+        if kind == Kind.JWT:
+            body.update(_token_body(signin, transport))
+        response = Response(body)
+        if transport == credentials.COOKIE:
+            assert signin.tokens is not None
+            set_token_cookies(response, signin.tokens)
+            rotate_token(request._request)
+        return response
+
+
+class LogoutView(PublicAPIView):
+    """Revoke whatever sign-in the request's credentials belong to; needs none of them to be valid."""
+
+    def post(self, request: Request) -> Response:
+        django_request = request._request
+        sids = set()
+        from_cookie = False
+        if dualauth_settings.jwt_enabled:
+            for raw, token_class, is_cookie in (
+                (credentials.raw_bearer(django_request), AccessToken, False),
+                (django_request.COOKIES.get(dualauth_settings.ACCESS_COOKIE), AccessToken, True),
+                (django_request.COOKIES.get(dualauth_settings.REFRESH_COOKIE), RefreshToken, True),
+                (_body_refresh(request), RefreshToken, False),
+            ):
+                if raw:
+                    from_cookie = from_cookie or is_cookie
+                    sids.add(services.token_sid(raw, token_class))
+        signed_in_session = dualauth_settings.session_enabled and auth.SESSION_KEY in django_request.session
+        if signed_in_session:
+            from_cookie = True
+            sids.add(django_request.session.get(services.SESSION_SID_KEY))
+        if from_cookie:
+            enforce_csrf(request)
+        for sid in sids - {None}:
+            services.revoke(sid, Reason.LOGOUT)  # type: ignore[arg-type]
+        if signed_in_session:
+            auth.logout(django_request)
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        clear_token_cookies(response)
+        return response
+
+
+def _body_refresh(request: Request) -> Any:
+    data = request.data
+    value = data.get("refresh") if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None
+
+
+class TokenRefreshView(PublicAPIView):
+    def post(self, request: Request) -> Response:
+        if not dualauth_settings.jwt_enabled:
+            raise exceptions.NotFound("Tokens are not enabled in session mode.", code="not_enabled")
+        serializer = RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        raw = serializer.validated_data.get("refresh")
+        transports = dualauth_settings.JWT_TRANSPORTS
+        if raw is not None:
+            if credentials.HEADER not in transports:
+                raise exceptions.ValidationError({"refresh": ["Refresh tokens are only accepted in the cookie."]})
+            transport = credentials.HEADER
+        else:
+            raw = request.COOKIES.get(dualauth_settings.REFRESH_COOKIE) if credentials.COOKIE in transports else None
+            if raw is None:
+                raise exceptions.ValidationError({"refresh": ["This field is required."]})
+            transport = credentials.COOKIE
+            enforce_csrf(request)
+        try:
+            signin = services.refresh(raw, request._request)
+        except SignInRefused as refused:
+            response = Response(
+                {"detail": refused.detail, "code": refused.code},
+                status=status.HTTP_401_UNAUTHORIZED,
+                headers={"WWW-Authenticate": 'Bearer realm="api"'},
+            )
+            if transport == credentials.COOKIE:
+                clear_token_cookies(response)
+            return response
+        response = Response(_token_body(signin, transport))
+        if transport == credentials.COOKIE:
+            assert signin.tokens is not None
+            set_token_cookies(response, signin.tokens)
+        return response
+
+
+class MeView(DualAuthAPIView):
+    def get(self, request: Request) -> Response:
+        credential = request.auth
+        return Response(
+            {
+                "user": user_data(request.user),
+                "kind": credential.kind,
+                "session_id": str(credential.sid) if credential.sid else None,
+            }
+        )
+
+
+def _live_sessions(user: Any) -> list[AuthSession]:
+    now = timezone.now()
+    idle = dualauth_settings.SESSION_IDLE_TIMEOUT
+    rows = AuthSession.objects.active().filter(user=user).order_by("-last_seen_at")
+    return [row for row in rows if services.state_of(row).is_live(now, idle)]
+
+
+class SessionListView(DualAuthAPIView):
+    def get(self, request: Request) -> Response:
+        serializer = AuthSessionSerializer(
+            _live_sessions(request.user), many=True, context={"current_sid": request.auth.sid}
+        )
+        return Response(serializer.data)
+
+
+class SessionDetailView(DualAuthAPIView):
+    def delete(self, request: Request, pk: Any) -> Response:
+        if not AuthSession.objects.active().filter(pk=pk, user=request.user).exists():
+            raise exceptions.NotFound("No such sign-in.", code="not_found")
+        services.revoke(pk, Reason.USER)
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        if pk == request.auth.sid:
+            if request.auth.kind == Kind.SESSION:
+                request._request.session.flush()
+            elif request.auth.source == credentials.COOKIE:
+                clear_token_cookies(response)
+        return response
+
+
+class RevokeOthersView(DualAuthAPIView):
+    def post(self, request: Request) -> Response:
+        revoked = services.revoke_user(request.user, Reason.USER, keep=request.auth.sid)
+        return Response({"revoked": revoked})
+
+
+class CsrfView(PublicAPIView):
+    def get(self, request: Request) -> Response:
+        return Response({"csrf_token": get_token(request._request)})

@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from example_project.notes import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("admin/", admin.site.urls),
+    path("api/auth/", include("dualauth.urls")),
+    path("api/notes/", views.NoteList.as_view(), name="notes"),
+]
