@@ -84,4 +84,4 @@ class DualAuthentication(BaseAuthentication):
         return None
 
     def authenticate_header(self, request: Request) -> str:
-        return self._delegates()[0].authenticate_header(request)  # type: ignore[no-any-return]
+        return self._delegates()[0].authenticate_header(request) or ""

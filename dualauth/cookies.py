@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpResponse
 from django.urls import reverse
 
@@ -15,7 +17,7 @@ def refresh_cookie_path() -> str:
     return login[: -len("login/")] if login.endswith("login/") else "/"
 
 
-def _common() -> dict[str, object]:
+def _common() -> dict[str, Any]:
     return {"domain": dualauth_settings.COOKIE_DOMAIN, "samesite": dualauth_settings.COOKIE_SAMESITE}
 
 
@@ -34,5 +36,5 @@ def set_token_cookies(response: HttpResponse, tokens: IssuedTokens) -> None:
 
 
 def clear_token_cookies(response: HttpResponse) -> None:
-    response.delete_cookie(dualauth_settings.ACCESS_COOKIE, path="/", **_common())  # type: ignore[arg-type]
-    response.delete_cookie(dualauth_settings.REFRESH_COOKIE, path=refresh_cookie_path(), **_common())  # type: ignore[arg-type]
+    response.delete_cookie(dualauth_settings.ACCESS_COOKIE, path="/", **_common())
+    response.delete_cookie(dualauth_settings.REFRESH_COOKIE, path=refresh_cookie_path(), **_common())

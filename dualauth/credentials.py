@@ -64,7 +64,7 @@ def jwt_credential(request: HttpRequest) -> Credential | None:
     raw = raw_bearer(request) if HEADER in transports else None
     source = HEADER
     if raw is None and COOKIE in transports:
-        raw = request.COOKIES.get(dualauth_settings.ACCESS_COOKIE)
+        raw = request.COOKIES.get(dualauth_settings.ACCESS_COOKIE) or None
         source = COOKIE
     if raw is not None:
         try:

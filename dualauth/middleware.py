@@ -45,6 +45,6 @@ class DualAuthMiddleware:
             raise ImproperlyConfigured(
                 "DualAuthMiddleware needs SessionMiddleware and AuthenticationMiddleware before it in MIDDLEWARE."
             )
-        request.user = SimpleLazyObject(partial(get_user, request))
+        request.user = SimpleLazyObject(partial(get_user, request))  # type: ignore[assignment]
         request.auser = partial(aget_user, request)
         return self.get_response(request)

@@ -13,8 +13,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from importlib import import_module
 from typing import Any
 
@@ -141,7 +140,7 @@ def _start_jwt(request: HttpRequest, user: Any) -> SignIn:
     with transaction.atomic():
         row.save(force_insert=True)
         _outstand(refresh, user)
-    update_last_login(None, user)
+    update_last_login(type(user), user)
     _started(row, request)
     return SignIn(row, _issue(refresh))
 
@@ -168,8 +167,8 @@ def _cap(expiry: datetime | None, created_at: datetime) -> datetime:
     return min(expiry, end) if end else expiry
 
 
-def _exp(token: RefreshToken | AccessToken) -> datetime:
-    return datetime.fromtimestamp(token["exp"], tz=dt_timezone.utc)
+def _exp(token: Any) -> datetime:
+    return datetime.fromtimestamp(token["exp"], tz=UTC)
 
 
 def _new_refresh(user: Any, sid: uuid.UUID, not_after: datetime) -> RefreshToken:
@@ -286,7 +285,7 @@ def refresh(raw: Any, request: HttpRequest) -> SignIn:
     raise SignInRefused(ENDED, "refresh_reused")
 
 
-def _adopt_legacy_refresh(token: RefreshToken, request: HttpRequest) -> SignIn:
+def _adopt_legacy_refresh(token: Any, request: HttpRequest) -> SignIn:
     """A valid simplejwt refresh token without ``sid`` becomes a tracked sign-in (``ADOPT_LEGACY_TOKENS``)."""
     jwt = jwt_settings()
     user = _user_by_claim(token.get(jwt.USER_ID_CLAIM))
@@ -454,9 +453,7 @@ def revoke(target: AuthSession | uuid.UUID | str, reason: str, *, delete_session
     return True
 
 
-def revoke_user(
-    user: Any, reason: str, *, keep: uuid.UUID | str | None = None, kind: str | None = None
-) -> int:
+def revoke_user(user: Any, reason: str, *, keep: uuid.UUID | str | None = None, kind: str | None = None) -> int:
     """End every live sign-in of ``user`` but ``keep``; return how many ended."""
     rows = AuthSession.objects.filter(user=user, revoked_at__isnull=True)
     if keep is not None:

@@ -58,16 +58,16 @@ class _CallTimeSettings:
 
 
 class AccessToken(_CallTimeSettings, simplejwt_tokens.AccessToken):
-    @property  # type: ignore[override]
-    def lifetime(self) -> timedelta:
+    @property
+    def lifetime(self) -> timedelta:  # type: ignore[override]
         return jwt_settings().ACCESS_TOKEN_LIFETIME  # type: ignore[no-any-return]
 
 
-class RefreshToken(_CallTimeSettings, simplejwt_tokens.RefreshToken):
+class RefreshToken(_CallTimeSettings, simplejwt_tokens.RefreshToken):  # type: ignore[misc]
     access_token_class = AccessToken
 
-    @property  # type: ignore[override]
-    def lifetime(self) -> timedelta:
+    @property
+    def lifetime(self) -> timedelta:  # type: ignore[override]
         return jwt_settings().REFRESH_TOKEN_LIFETIME  # type: ignore[no-any-return]
 
     def verify(self) -> None:

@@ -41,12 +41,23 @@ class DualAuthAPIView(APIView):
     def get_exception_handler(self) -> Any:
         return exception_handler
 
+    def get_authenticate_header(self, request: Request) -> str:
+        """Refusals are 401 with a challenge, on public endpoints too (DRF would make them 403)."""
+        return DualAuthentication().authenticate_header(request)
+
 
 class PublicAPIView(DualAuthAPIView):
     """Endpoints that read credentials themselves (or need none)."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
+
+
+def _credential(request: Request) -> credentials.Credential:
+    """``request.auth`` of a view behind ``DualAuthentication``."""
+    credential = request.auth
+    assert isinstance(credential, credentials.Credential)
+    return credential
 
 
 def _token_body(signin: services.SignIn, transport: str) -> dict[str, Any]:
@@ -163,7 +174,7 @@ class TokenRefreshView(PublicAPIView):
 
 class MeView(DualAuthAPIView):
     def get(self, request: Request) -> Response:
-        credential = request.auth
+        credential = _credential(request)
         return Response(
             {
                 "user": user_data(request.user),
@@ -173,38 +184,43 @@ class MeView(DualAuthAPIView):
         )
 
 
+def _live_rows(user: Any) -> Any:
+    return AuthSession.objects.active().filter(user=user)
+
+
 def _live_sessions(user: Any) -> list[AuthSession]:
     now = timezone.now()
     idle = dualauth_settings.SESSION_IDLE_TIMEOUT
-    rows = AuthSession.objects.active().filter(user=user).order_by("-last_seen_at")
+    rows = _live_rows(user).order_by("-last_seen_at")
     return [row for row in rows if services.state_of(row).is_live(now, idle)]
 
 
 class SessionListView(DualAuthAPIView):
     def get(self, request: Request) -> Response:
         serializer = AuthSessionSerializer(
-            _live_sessions(request.user), many=True, context={"current_sid": request.auth.sid}
+            _live_sessions(request.user), many=True, context={"current_sid": _credential(request).sid}
         )
         return Response(serializer.data)
 
 
 class SessionDetailView(DualAuthAPIView):
     def delete(self, request: Request, pk: Any) -> Response:
-        if not AuthSession.objects.active().filter(pk=pk, user=request.user).exists():
+        if not _live_rows(request.user).filter(pk=pk).exists():
             raise exceptions.NotFound("No such sign-in.", code="not_found")
         services.revoke(pk, Reason.USER)
         response = Response(status=status.HTTP_204_NO_CONTENT)
-        if pk == request.auth.sid:
-            if request.auth.kind == Kind.SESSION:
+        credential = _credential(request)
+        if pk == credential.sid:
+            if credential.kind == Kind.SESSION:
                 request._request.session.flush()
-            elif request.auth.source == credentials.COOKIE:
+            elif credential.source == credentials.COOKIE:
                 clear_token_cookies(response)
         return response
 
 
 class RevokeOthersView(DualAuthAPIView):
     def post(self, request: Request) -> Response:
-        revoked = services.revoke_user(request.user, Reason.USER, keep=request.auth.sid)
+        revoked = services.revoke_user(request.user, Reason.USER, keep=_credential(request).sid)
         return Response({"revoked": revoked})
 
 

@@ -79,7 +79,9 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR.parent / 'demo.sqlite3'}"))}
+DATABASES = {
+    "default": database_from_url(os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR.parent / 'demo.sqlite3'}"))
+}
 
 if os.environ.get("REDIS_URL"):
     CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": os.environ["REDIS_URL"]}}
@@ -90,6 +92,7 @@ CSRF_COOKIE_SECURE = not DEBUG
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["dualauth.authentication.DualAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "EXCEPTION_HANDLER": "dualauth.errors.exception_handler",
 }
 
 SIMPLE_JWT = {

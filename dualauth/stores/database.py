@@ -7,7 +7,17 @@ import uuid
 from ..models import AuthSession
 from .base import BaseStore, SignInState
 
-STATE_FIELDS = ("id", "user_id", "kind", "session_key", "refresh_jti", "created_at", "last_seen_at", "expires_at", "revoked_at")
+STATE_FIELDS = (
+    "id",
+    "user_id",
+    "kind",
+    "session_key",
+    "refresh_jti",
+    "created_at",
+    "last_seen_at",
+    "expires_at",
+    "revoked_at",
+)
 
 
 def state_from_row(row: dict[str, object]) -> SignInState:

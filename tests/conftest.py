@@ -1,0 +1,170 @@
+"""Shared fixtures: users, a client per sign-in flavour, and the real services the suite needs.
+
+A *flavour* is one way a client holds a sign-in: ``session`` (Django session
+cookie), ``header`` (JWT in ``Authorization: Bearer``) or ``cookie`` (JWT in
+HttpOnly cookies). Each mode allows some of them; ``FLAVOURS`` lists the pairs
+and behaviour tests are parametrized over it rather than copied per mode.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+FLAVOURS = [
+    ("session", "session"),
+    ("jwt", "header"),
+    ("jwt", "cookie"),
+    ("hybrid", "session"),
+    ("hybrid", "header"),
+    ("hybrid", "cookie"),
+]
+JWT_FLAVOURS = [pair for pair in FLAVOURS if pair[1] != "session"]
+FLAVOUR_IDS = [f"{mode}-{flavour}" for mode, flavour in FLAVOURS]
+JWT_FLAVOUR_IDS = [f"{mode}-{flavour}" for mode, flavour in JWT_FLAVOURS]
+
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if os.environ.get("DUALAUTH_TEST_DB") != "postgres":
+        return
+    import psycopg
+
+    try:
+        psycopg.connect(host="127.0.0.1", user="postgres", dbname="test", connect_timeout=3).close()
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.exit(f"PostgreSQL is required under CI=true and is unreachable: {exc}", returncode=1)
+        session.config._dualauth_skip_reason = f"PostgreSQL unreachable on 127.0.0.1:5432 ({exc})"  # type: ignore[attr-defined]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    reason = getattr(config, "_dualauth_skip_reason", None)
+    if reason:
+        for item in items:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache() -> None:
+    cache.clear()
+
+
+@pytest.fixture
+def make_user(django_user_model: Any) -> Any:
+    def make(username: str = "alice", password: str | None = None, **extra: Any) -> Any:
+        return django_user_model.objects.create_user(
+            username=username, password=password or username, email=f"{username}@example.com", **extra
+        )
+
+    return make
+
+
+@pytest.fixture
+def alice(make_user: Any) -> Any:
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(make_user: Any) -> Any:
+    return make_user("bob")
+
+
+class SignInClient:
+    """An API client that signs in one way and presents that credential on every request."""
+
+    def __init__(self, flavour: str) -> None:
+        self.flavour = flavour
+        self.client = APIClient(enforce_csrf_checks=True, HTTP_USER_AGENT=USER_AGENT)
+        self.access: str | None = None
+        self.refresh: str | None = None
+        self.session_id: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return "session" if self.flavour == "session" else "jwt"
+
+    def csrf(self) -> str:
+        if "csrftoken" not in self.client.cookies:
+            self.client.get("/api/auth/csrf/")
+        return self.client.cookies["csrftoken"].value
+
+    def _headers(self, method: str) -> dict[str, str]:
+        headers = {}
+        if self.flavour == "header" and self.access:
+            headers["HTTP_AUTHORIZATION"] = f"Bearer {self.access}"
+        if method not in ("get", "head", "options") and "csrftoken" in self.client.cookies:
+            headers["HTTP_X_CSRFTOKEN"] = self.client.cookies["csrftoken"].value
+        return headers
+
+    def login(self, username: str, password: str | None = None, **extra: Any) -> Any:
+        body: dict[str, Any] = {"username": username, "password": password or username, "kind": self.kind}
+        if self.kind == "jwt":
+            body["transport"] = self.flavour
+        body.update(extra)
+        if self.flavour != "header":
+            self.csrf()
+        response = self.post("/api/auth/login/", body)
+        if response.status_code == 200:
+            data = response.json()
+            self.session_id = data["session_id"]
+            self.access = data.get("access", self.access)
+            self.refresh = data.get("refresh", self.refresh)
+        return response
+
+    def do_refresh(self) -> Any:
+        body = {"refresh": self.refresh} if self.flavour == "header" else {}
+        response = self.post("/api/auth/token/refresh/", body)
+        if response.status_code == 200 and self.flavour == "header":
+            self.access, self.refresh = response.json()["access"], response.json()["refresh"]
+        return response
+
+    def get(self, path: str, **extra: Any) -> Any:
+        return self.client.get(path, **{**self._headers("get"), **extra})
+
+    def post(self, path: str, data: Any = None, **extra: Any) -> Any:
+        return self.client.post(path, data, format="json", **{**self._headers("post"), **extra})
+
+    def delete(self, path: str, **extra: Any) -> Any:
+        return self.client.delete(path, **{**self._headers("delete"), **extra})
+
+
+@pytest.fixture
+def use_mode(settings: Any) -> Any:
+    def use(mode: str, **extra: Any) -> None:
+        settings.DUALAUTH = {"MODE": mode, **extra}
+
+    return use
+
+
+@pytest.fixture(params=FLAVOURS, ids=FLAVOUR_IDS)
+def flavour(request: pytest.FixtureRequest, use_mode: Any) -> str:
+    mode, flavour = request.param
+    use_mode(mode)
+    return flavour  # type: ignore[no-any-return]
+
+
+@pytest.fixture(params=JWT_FLAVOURS, ids=JWT_FLAVOUR_IDS)
+def jwt_flavour(request: pytest.FixtureRequest, use_mode: Any) -> str:
+    mode, flavour = request.param
+    use_mode(mode)
+    return flavour  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def signed_in(alice: Any, flavour: str) -> SignInClient:
+    client = SignInClient(flavour)
+    assert client.login("alice").status_code == 200
+    return client
+
+
+@pytest.fixture
+def jwt_signed_in(alice: Any, jwt_flavour: str) -> SignInClient:
+    client = SignInClient(jwt_flavour)
+    assert client.login("alice").status_code == 200
+    return client

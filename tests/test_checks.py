@@ -1,0 +1,101 @@
+"""System checks: each bad setting gets its own id and names the key; settings reload on change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+
+from dualauth.checks import check_settings
+from dualauth.conf import dualauth_settings
+
+
+def _ids(settings: Any, **dualauth: Any) -> list[str]:
+    settings.DUALAUTH = dualauth
+    return [message.id for message in check_settings()]
+
+
+def test_defaults_are_clean(settings: Any) -> None:
+    assert _ids(settings) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"MODE": "sessions"}, "dualauth.E003"),
+        ({"STORE": "memcached"}, "dualauth.E004"),
+        ({"STORE": "redis"}, "dualauth.E005"),
+        ({"STORE": "redis", "REDIS_CACHE_ALIAS": "nope"}, "dualauth.E005"),
+        ({"JWT_TRANSPORTS": []}, "dualauth.E007"),
+        ({"JWT_TRANSPORTS": ["header", "url"]}, "dualauth.E007"),
+        ({"JWT_TRANSPORTS": "header"}, "dualauth.E007"),
+        ({"HYBRID_DEFAULT_KIND": "oauth"}, "dualauth.E008"),
+        ({"COOKIE_SAMESITE": "lax"}, "dualauth.E009"),
+        ({"SESSION_IDLE_TIMEOUT": -5}, "dualauth.E010"),
+        ({"ACTIVITY_UPDATE_INTERVAL": "60"}, "dualauth.E010"),
+        ({"CHECK_REVOCATION": "yes"}, "dualauth.E010"),
+        ({"ACCESS_COOKIE": ""}, "dualauth.E010"),
+        ({"COOKIE_SECURE": "no"}, "dualauth.E010"),
+        ({"COOKIE_DOMAIN": 5}, "dualauth.E010"),
+        ({"MAX_TOKEN_LENGTH": 0}, "dualauth.E010"),
+        ({"LOGIN_THROTTLE_RATE": "ten per minute"}, "dualauth.E011"),
+        ({"LOGIN_THROTTLE_RATE": "0/min"}, "dualauth.E011"),
+        ({"USER_SERIALIZER": "no.such.Thing"}, "dualauth.E012"),
+        ({"COOKIE_SAMESITE": "None"}, "dualauth.E014"),
+    ],
+)
+def test_each_bad_value_has_its_own_id(settings: Any, value: dict, expected: str) -> None:
+    assert _ids(settings, **value) == [expected]
+
+
+def test_unknown_key_is_named(settings: Any) -> None:
+    settings.DUALAUTH = {"MODES": "jwt"}
+    (error,) = check_settings()
+    assert error.id == "dualauth.E002"
+    assert "'MODES'" in error.msg
+
+
+def test_not_a_dict(settings: Any) -> None:
+    settings.DUALAUTH = ["MODE", "jwt"]
+    assert [m.id for m in check_settings()] == ["dualauth.E001"]
+
+
+def test_redis_store_with_a_django_redis_alias_is_clean(settings: Any) -> None:
+    settings.CACHES = {
+        **settings.CACHES,
+        "auth": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://127.0.0.1:6379/0"},
+    }
+    assert _ids(settings, STORE="redis", REDIS_CACHE_ALIAS="auth") == []
+
+
+@pytest.mark.parametrize("mode", ["jwt", "hybrid"])
+def test_jwt_modes_need_the_blacklist_app(settings: Any, mode: str) -> None:
+    settings.INSTALLED_APPS = [a for a in settings.INSTALLED_APPS if a != "rest_framework_simplejwt.token_blacklist"]
+    assert "dualauth.E006" in _ids(settings, MODE=mode)
+    assert "dualauth.E006" not in _ids(settings, MODE="session")
+
+
+def test_middleware_order(settings: Any) -> None:
+    settings.MIDDLEWARE = ["dualauth.middleware.DualAuthMiddleware", *settings.MIDDLEWARE]
+    assert _ids(settings) == ["dualauth.E013"]
+
+
+def test_manage_py_check_names_the_bad_key(settings: Any) -> None:
+    settings.DUALAUTH = {"MODE": "both"}
+    with pytest.raises(SystemCheckError, match=r"dualauth.E003.*'both'"):
+        call_command("check")
+
+
+def test_settings_reload_on_override(settings: Any) -> None:
+    settings.DUALAUTH = {"MODE": "jwt"}
+    assert dualauth_settings.MODE == "jwt"
+    settings.DUALAUTH = {"MODE": "session", "ACCESS_COOKIE": "a"}
+    assert (dualauth_settings.MODE, dualauth_settings.ACCESS_COOKIE) == ("session", "a")
+    assert dualauth_settings.REFRESH_COOKIE == "dualauth_refresh"
+
+
+def test_unknown_attribute_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="NOPE"):
+        dualauth_settings.NOPE  # noqa: B018

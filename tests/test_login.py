@@ -1,0 +1,165 @@
+"""Login: each kind and transport, key rotation, CSRF, generic failures, throttling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.sessions.models import Session
+
+from dualauth.models import AuthSession
+
+from .conftest import SignInClient
+
+pytestmark = pytest.mark.django_db
+
+
+def test_header_login_returns_tokens_and_sets_no_token_cookie(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    client = SignInClient("header")
+    response = client.login("alice")
+    body = response.json()
+    assert {"access", "refresh", "access_expires_at", "refresh_expires_at", "user", "kind", "session_id"} == set(body)
+    assert "dualauth_access" not in response.cookies
+    assert "dualauth_refresh" not in response.cookies
+
+
+def test_cookie_login_sets_httponly_cookies_and_no_tokens_in_body(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    client = SignInClient("cookie")
+    response = client.login("alice")
+    assert response.status_code == 200
+    body = response.json()
+    assert "access" not in body
+    assert "refresh" not in body
+    access = response.cookies["dualauth_access"]
+    refresh = response.cookies["dualauth_refresh"]
+    for cookie in (access, refresh):
+        assert cookie["httponly"] is True
+        assert cookie["secure"] is True  # DEBUG is False in tests
+        assert cookie["samesite"] == "Lax"
+    assert refresh["path"] == "/api/auth/"
+    assert "csrftoken" in response.cookies  # rotated with the new credential
+
+
+def test_cookies_are_not_secure_under_debug_unless_forced(alice: Any, use_mode: Any, settings: Any) -> None:
+    settings.DEBUG = True
+    use_mode("jwt")
+    assert SignInClient("cookie").login("alice").cookies["dualauth_access"]["secure"] == ""
+    use_mode("jwt", COOKIE_SECURE=True)
+    assert SignInClient("cookie").login("alice").cookies["dualauth_access"]["secure"] is True
+
+
+def test_session_login_rotates_the_session_key(alice: Any, use_mode: Any) -> None:
+    use_mode("session")
+    client = SignInClient("session")
+    client.csrf()
+    client.client.cookies["sessionid"] = "attackerchosenkey0000000000000000"
+    client.login("alice")
+    key = client.client.cookies["sessionid"].value
+    assert key != "attackerchosenkey0000000000000000"
+    first_sid = client.session_id
+    client.login("alice")  # same user again on the same session: still a new key
+    assert client.client.cookies["sessionid"].value != key
+    assert not Session.objects.filter(session_key=key).exists()
+    assert AuthSession.objects.get(pk=first_sid).revoked_reason == "superseded"
+
+
+@pytest.mark.parametrize("flavour", ["session", "cookie"])
+def test_login_that_sets_a_credential_cookie_needs_csrf(alice: Any, use_mode: Any, flavour: str) -> None:
+    use_mode("hybrid")
+    client = SignInClient(flavour)
+    body = {"username": "alice", "password": "alice", "kind": "session" if flavour == "session" else "jwt"}
+    if flavour == "cookie":
+        body["transport"] = "cookie"
+    response = client.client.post("/api/auth/login/", body, format="json")
+    assert response.status_code == 403
+    assert response.json()["code"] == "csrf_failed"
+    assert not AuthSession.objects.exists()
+
+
+def test_header_login_needs_no_csrf(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    body = {"username": "alice", "password": "alice", "transport": "header"}
+    assert SignInClient("header").client.post("/api/auth/login/", body, format="json").status_code == 200
+
+
+@pytest.mark.parametrize(("username", "password"), [("alice", "wrong"), ("nobody", "alice"), ("inactive", "inactive")])
+def test_bad_credentials_get_one_generic_401(
+    alice: Any, make_user: Any, use_mode: Any, username: str, password: str
+) -> None:
+    make_user("inactive", is_active=False)
+    use_mode("jwt")
+    response = SignInClient("header").login(username, password)
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Unable to sign in with the given credentials.", "code": "invalid_credentials"}
+    assert not AuthSession.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("mode", "body", "field"),
+    [
+        ("session", {"kind": "jwt"}, "kind"),
+        ("jwt", {"kind": "session"}, "kind"),
+        ("jwt", {"transport": "pigeon"}, "transport"),
+        ("hybrid", {"kind": "session", "transport": "header"}, "transport"),
+    ],
+)
+def test_kind_and_transport_are_validated(alice: Any, use_mode: Any, mode: str, body: dict, field: str) -> None:
+    use_mode(mode)
+    response = SignInClient("header").post("/api/auth/login/", {"username": "alice", "password": "alice", **body})
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+
+
+def test_transport_outside_jwt_transports_is_400(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt", JWT_TRANSPORTS=["cookie"])
+    response = SignInClient("header").post(
+        "/api/auth/login/", {"username": "alice", "password": "alice", "transport": "header"}
+    )
+    assert response.status_code == 400
+    assert "transport" in response.json()["errors"]
+
+
+def test_hybrid_default_kind(alice: Any, use_mode: Any) -> None:
+    use_mode("hybrid", HYBRID_DEFAULT_KIND="jwt")
+    response = SignInClient("header").post("/api/auth/login/", {"username": "alice", "password": "alice"})
+    assert response.json()["kind"] == "jwt"
+    assert "access" in response.json()
+
+
+def test_login_is_throttled_per_username(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt", LOGIN_THROTTLE_RATE="3/min")
+    codes = []
+    for n in range(4):
+        client = SignInClient("header")
+        codes.append(client.login("alice", "wrong", REMOTE_ADDR=f"10.0.0.{n}").status_code)
+    assert codes == [401, 401, 401, 429]
+
+
+def test_login_is_throttled_per_ip_with_retry_after(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt", LOGIN_THROTTLE_RATE="2/min")
+    client = SignInClient("header")
+    for name in ("a", "b"):
+        client.login(name, "x")
+    response = client.login("c", "x")
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert response.json()["code"] == "throttled"
+
+
+def test_throttle_can_be_switched_off(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt", LOGIN_THROTTLE_RATE=None)
+    client = SignInClient("header")
+    assert all(client.login("alice", "wrong").status_code == 401 for _ in range(15))
+
+
+def test_login_records_ip_and_user_agent(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    client = SignInClient("header")
+    client.login("alice")
+    row = AuthSession.objects.get(pk=client.session_id)
+    assert row.ip == "127.0.0.1"
+    assert "Chrome/120" in row.user_agent
+    alice.refresh_from_db()
+    assert alice.last_login is not None

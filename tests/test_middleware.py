@@ -1,0 +1,167 @@
+"""DualAuthMiddleware and mode confinement: the right request.user, and nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth import SESSION_KEY
+from django.core.exceptions import ImproperlyConfigured
+from django.test import Client, RequestFactory
+
+from dualauth import services
+from dualauth.middleware import DualAuthMiddleware
+from dualauth.models import AuthSession
+
+from .conftest import SignInClient
+
+pytestmark = pytest.mark.django_db
+
+
+def test_revoked_credential_leaves_plain_views_anonymous(signed_in: SignInClient) -> None:
+    assert b"Signed in as" in signed_in.get("/").content
+    services.revoke(signed_in.session_id, "admin")  # type: ignore[arg-type]
+    response = signed_in.get("/")
+    assert response.status_code == 200
+    assert b"Not signed in" in response.content
+
+
+def test_admin_login_starts_a_tracked_session_sign_in(make_user: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    make_user("admin", is_staff=True, is_superuser=True)
+    browser = Client()
+    response = browser.post("/admin/login/?next=/admin/", {"username": "admin", "password": "admin"})
+    assert response.status_code == 302
+    row = AuthSession.objects.get()
+    assert (row.kind, row.user.username, row.status) == ("session", "admin", "active")
+    assert browser.get("/admin/").status_code == 200  # the admin keeps Django's sessions in jwt mode
+    services.revoke(row, "admin")
+    assert browser.get("/admin/").status_code == 302  # killed: back to the login page
+    browser.get("/admin/logout/")
+
+
+def test_django_logout_ends_the_sign_in(make_user: Any) -> None:
+    make_user("admin", is_staff=True)
+    browser = Client()
+    browser.post("/admin/login/", {"username": "admin", "password": "admin"})
+    browser.post("/admin/logout/")
+    assert AuthSession.objects.get().revoked_reason == "logout"
+
+
+def test_session_from_before_dualauth_is_adopted(alice: Any, use_mode: Any) -> None:
+    use_mode("session")
+    browser = Client()
+    browser.force_login(alice)
+    AuthSession.objects.all().delete()
+    session = browser.session
+    del session[services.SESSION_SID_KEY]
+    session.save()
+    assert SESSION_KEY in browser.session
+    response = browser.get("/")
+    assert b"Signed in as <strong>alice</strong>" in response.content
+    row = AuthSession.objects.get()
+    assert row.session_key == browser.session.session_key
+    assert browser.session[services.SESSION_SID_KEY] == str(row.pk)
+
+
+def test_unknown_sid_in_a_session_is_not_adopted(alice: Any) -> None:
+    browser = Client()
+    browser.force_login(alice)
+    AuthSession.objects.all().delete()
+    assert b"Not signed in" in browser.get("/").content
+    assert not AuthSession.objects.exists()
+
+
+def test_bearer_tokens_are_ignored_in_session_mode(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    signer = SignInClient("header")
+    signer.login("alice")
+    use_mode("session")
+    assert signer.get("/api/notes/").status_code == 401
+    assert b"Not signed in" in signer.get("/").content
+
+
+def test_session_cookies_do_not_authenticate_api_calls_in_jwt_mode(alice: Any, use_mode: Any) -> None:
+    use_mode("session")
+    signer = SignInClient("session")
+    signer.login("alice")
+    use_mode("jwt")
+    assert signer.get("/api/notes/").status_code == 401
+    assert b"Signed in as" in signer.get("/").content  # plain views (the admin) still see it
+
+
+def test_invalid_bearer_next_to_a_valid_session_is_401_not_a_fallback(alice: Any, use_mode: Any) -> None:
+    use_mode("hybrid")
+    signer = SignInClient("session")
+    signer.login("alice")
+    assert signer.get("/api/notes/").status_code == 200
+    assert signer.get("/api/notes/", HTTP_AUTHORIZATION="Bearer garbage").status_code == 401
+
+
+def test_header_wins_over_the_cookie(alice: Any, bob: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    as_alice = SignInClient("cookie")
+    as_alice.login("alice")
+    as_bob = SignInClient("header")
+    as_bob.login("bob")
+    response = as_alice.get("/api/auth/me/", HTTP_AUTHORIZATION=f"Bearer {as_bob.access}")
+    assert response.json()["user"]["username"] == "bob"
+
+
+def test_cookie_credential_needs_csrf_on_unsafe_methods(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    signer = SignInClient("cookie")
+    signer.login("alice")
+    response = signer.client.post("/api/notes/", {"text": "x"}, format="json")
+    assert response.status_code == 403
+    assert response.json()["code"] == "csrf_failed"
+    assert signer.post("/api/notes/", {"text": "x"}).status_code == 201
+
+
+def test_bearer_needs_no_csrf(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    signer = SignInClient("header")
+    signer.login("alice")
+    assert signer.post("/api/notes/", {"text": "x"}).status_code == 201
+
+
+@pytest.mark.parametrize(("mode", "flavour"), [("session", "session"), ("jwt", "cookie"), ("hybrid", "session")])
+def test_logout_with_a_cookie_credential_needs_csrf(alice: Any, use_mode: Any, mode: str, flavour: str) -> None:
+    use_mode(mode)
+    signer = SignInClient(flavour)
+    signer.login("alice")
+    response = signer.client.post("/api/auth/logout/")
+    assert response.status_code == 403
+    assert AuthSession.objects.get(pk=signer.session_id).status == "active"
+
+
+def test_activity_is_written_at_most_once_per_interval(signed_in: SignInClient) -> None:
+    AuthSession.objects.filter(pk=signed_in.session_id).update(last_seen_at="2020-01-01T00:00:00Z")
+    signed_in.get("/api/auth/me/")
+    seen = AuthSession.objects.get(pk=signed_in.session_id).last_seen_at
+    assert seen.year > 2020
+    signed_in.get("/api/auth/me/")
+    assert AuthSession.objects.get(pk=signed_in.session_id).last_seen_at == seen
+
+
+def test_async_auser(signed_in: SignInClient, rf: RequestFactory) -> None:
+    from asgiref.sync import async_to_sync
+
+    request = rf.get("/")
+    if signed_in.flavour == "header":
+        request.META["HTTP_AUTHORIZATION"] = f"Bearer {signed_in.access}"
+    else:
+        request.COOKIES = {k: m.value for k, m in signed_in.client.cookies.items()}
+    from importlib import import_module
+
+    from django.conf import settings
+
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(request.COOKIES.get("sessionid"))
+    request.user = None
+    DualAuthMiddleware(lambda r: None)(request)  # type: ignore[arg-type, return-value]
+    assert async_to_sync(request.auser)().username == "alice"
+
+
+def test_middleware_without_session_middleware_fails_loudly(rf: RequestFactory) -> None:
+    with pytest.raises(ImproperlyConfigured, match="SessionMiddleware"):
+        DualAuthMiddleware(lambda r: None)(rf.get("/"))  # type: ignore[arg-type, return-value]

@@ -1,0 +1,150 @@
+"""Refresh-token rotation: a new pair each time, the old one blacklisted, re-use ends the sign-in."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from dualauth import signals
+from dualauth.models import AuthSession
+
+from .conftest import SignInClient
+
+pytestmark = pytest.mark.django_db
+
+
+def _jti(raw: str) -> str:
+    from dualauth.tokens import RefreshToken
+
+    return RefreshToken(raw)["jti"]  # type: ignore[return-value]
+
+
+def test_rotation_blacklists_the_old_refresh_token(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    client = SignInClient("header")
+    client.login("alice")
+    first = client.refresh
+    assert client.do_refresh().status_code == 200
+    assert client.refresh != first
+    row = AuthSession.objects.get(pk=client.session_id)
+    assert row.refresh_jti == _jti(client.refresh)
+    assert BlacklistedToken.objects.filter(token__jti=_jti(first)).exists()
+    assert not BlacklistedToken.objects.filter(token__jti=_jti(client.refresh)).exists()
+    assert OutstandingToken.objects.get(jti=_jti(client.refresh)).token == ""
+
+
+def test_reuse_of_a_rotated_refresh_token_revokes_the_sign_in(jwt_signed_in: SignInClient) -> None:
+    attacker = SignInClient(jwt_signed_in.flavour)
+    for name, morsel in jwt_signed_in.client.cookies.items():
+        attacker.client.cookies[name] = morsel.value
+    attacker.refresh = jwt_signed_in.refresh
+    seen = []
+    signals.refresh_reuse_detected.connect(lambda **kw: seen.append(kw["jti"]), weak=False, dispatch_uid="t")
+    try:
+        assert jwt_signed_in.do_refresh().status_code == 200
+        reused = attacker.do_refresh()
+    finally:
+        signals.refresh_reuse_detected.disconnect(dispatch_uid="t")
+    assert reused.status_code == 401
+    assert reused.json()["code"] == "refresh_reused"
+    assert len(seen) == 1
+    row = AuthSession.objects.get(pk=jwt_signed_in.session_id)
+    assert row.revoked_reason == "refresh_reuse"
+    # the legitimate client's newest tokens die with the family
+    assert jwt_signed_in.get("/api/notes/").status_code == 401
+    assert jwt_signed_in.do_refresh().status_code == 401
+
+
+def test_cookie_refresh_keeps_tokens_out_of_the_body(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    client = SignInClient("cookie")
+    login = client.login("alice")
+    assert "access" not in login.json()
+    assert "refresh" not in login.json()
+    assert {"access_expires_at", "refresh_expires_at"} <= set(login.json())
+    old_access = client.client.cookies["dualauth_access"].value
+    response = client.do_refresh()
+    assert response.status_code == 200
+    assert set(response.json()) == {"access_expires_at", "refresh_expires_at"}
+    assert response.cookies["dualauth_access"].value != old_access
+    assert response.cookies["dualauth_refresh"]["httponly"]
+    assert response.cookies["dualauth_refresh"]["path"] == "/api/auth/"
+    assert response.cookies["dualauth_access"]["path"] == "/"
+
+
+def test_cookie_refresh_needs_the_csrf_token(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    client = SignInClient("cookie")
+    client.login("alice")
+    response = client.client.post("/api/auth/token/refresh/", {}, format="json")
+    assert response.status_code == 403
+    assert response.json()["code"] == "csrf_failed"
+    assert AuthSession.objects.get(pk=client.session_id).status == "active"
+
+
+def test_header_refresh_needs_no_csrf(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    client = SignInClient("header")
+    client.login("alice")
+    assert "csrftoken" not in client.client.cookies
+    assert client.do_refresh().status_code == 200
+
+
+def test_rotation_never_extends_past_the_absolute_timeout(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt", SESSION_ABSOLUTE_TIMEOUT=3600)
+    client = SignInClient("header")
+    client.login("alice")
+    row = AuthSession.objects.get(pk=client.session_id)
+    cap = row.created_at + timedelta(seconds=3600)
+    assert row.expires_at <= cap
+    client.do_refresh()
+    row.refresh_from_db()
+    assert row.expires_at <= cap
+    from dualauth.tokens import RefreshToken
+
+    assert RefreshToken(client.refresh)["exp"] <= int(cap.timestamp())
+
+
+def test_refresh_of_an_expired_sign_in_is_refused(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    client = SignInClient("header")
+    client.login("alice")
+    AuthSession.objects.filter(pk=client.session_id).update(expires_at=timezone.now() - timedelta(seconds=1))
+    response = client.do_refresh()
+    assert response.status_code == 401
+    assert response.json()["code"] == "session_ended"
+
+
+def test_refresh_of_an_inactive_user_is_refused(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    client = SignInClient("header")
+    client.login("alice")
+    alice.is_active = False
+    alice.save()
+    assert client.do_refresh().status_code == 401
+    assert AuthSession.objects.get(pk=client.session_id).revoked_reason == "deactivated"
+
+
+def test_refresh_is_not_found_in_session_mode(use_mode: Any) -> None:
+    use_mode("session")
+    response = SignInClient("header").post("/api/auth/token/refresh/", {"refresh": "x"})
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_enabled"
+
+
+def test_body_refresh_refused_when_only_cookies_are_enabled(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt", JWT_TRANSPORTS=["cookie"])
+    response = SignInClient("header").post("/api/auth/token/refresh/", {"refresh": "x"})
+    assert response.status_code == 400
+    assert "refresh" in response.json()["errors"]
+
+
+def test_refresh_without_a_token_is_400(use_mode: Any) -> None:
+    use_mode("jwt")
+    response = SignInClient("header").post("/api/auth/token/refresh/", {})
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"refresh": ["This field is required."]}
