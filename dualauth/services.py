@@ -134,7 +134,7 @@ def _start_jwt(request: HttpRequest, user: Any) -> SignIn:
         created_at=now,
         last_seen_at=now,
     )
-    refresh = _new_refresh(user, row.pk, _cap(None, now))
+    refresh = _new_refresh(user, row.pk, _absolute_end(now))
     row.refresh_jti = refresh[jwt_settings().JTI_CLAIM]
     row.expires_at = _exp(refresh)
     with transaction.atomic():
@@ -158,12 +158,14 @@ def _started(row: AuthSession, request: HttpRequest | None) -> None:
 # Tokens -------------------------------------------------------------------
 
 
-def _cap(expiry: datetime | None, created_at: datetime) -> datetime:
-    """The earlier of ``expiry`` and the absolute end of a sign-in created at ``created_at``."""
+def _absolute_end(created_at: datetime) -> datetime | None:
+    """The latest moment a sign-in created at ``created_at`` may live (``SESSION_ABSOLUTE_TIMEOUT``)."""
     absolute = dualauth_settings.SESSION_ABSOLUTE_TIMEOUT
-    end = created_at + timedelta(seconds=absolute) if absolute else None
-    if expiry is None:
-        return end or created_at + jwt_settings().REFRESH_TOKEN_LIFETIME
+    return created_at + timedelta(seconds=absolute) if absolute else None
+
+
+def _cap(expiry: datetime, created_at: datetime) -> datetime:
+    end = _absolute_end(created_at)
     return min(expiry, end) if end else expiry
 
 
@@ -171,7 +173,7 @@ def _exp(token: Any) -> datetime:
     return datetime.fromtimestamp(token["exp"], tz=UTC)
 
 
-def _new_refresh(user: Any, sid: uuid.UUID, not_after: datetime) -> RefreshToken:
+def _new_refresh(user: Any, sid: uuid.UUID, not_after: datetime | None) -> RefreshToken:
     jwt = jwt_settings()
     token = RefreshToken()
     hook = dualauth_settings.TOKEN_CLAIMS_HOOK
@@ -182,7 +184,7 @@ def _new_refresh(user: Any, sid: uuid.UUID, not_after: datetime) -> RefreshToken
                 token[claim] = value
     token[jwt.USER_ID_CLAIM] = str(getattr(user, jwt.USER_ID_FIELD))
     token[SID_CLAIM] = str(sid)
-    if _exp(token) > not_after:
+    if not_after is not None and _exp(token) > not_after:
         token["exp"] = int(not_after.timestamp())
     return token
 
@@ -262,7 +264,7 @@ def refresh(raw: Any, request: HttpRequest) -> SignIn:
         revoke(row.pk, Reason.DEACTIVATED)
         raise SignInRefused(ENDED, "session_ended")
     if row.refresh_jti == jti:
-        new = _new_refresh(row.user, row.pk, _cap(None, row.created_at))
+        new = _new_refresh(row.user, row.pk, _absolute_end(row.created_at))
         new_jti = new[jwt.JTI_CLAIM]
         with transaction.atomic():
             won = AuthSession.objects.filter(pk=row.pk, refresh_jti=jti, revoked_at__isnull=True).update(

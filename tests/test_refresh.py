@@ -109,6 +109,18 @@ def test_rotation_never_extends_past_the_absolute_timeout(alice: Any, use_mode: 
     assert RefreshToken(client.refresh)["exp"] <= int(cap.timestamp())
 
 
+def test_without_an_absolute_timeout_rotation_keeps_extending(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt", SESSION_ABSOLUTE_TIMEOUT=None)
+    client = SignInClient("header")
+    client.login("alice")
+    long_ago = timezone.now() - timedelta(days=3)
+    AuthSession.objects.filter(pk=client.session_id).update(created_at=long_ago)
+    assert client.do_refresh().status_code == 200
+    row = AuthSession.objects.get(pk=client.session_id)
+    assert row.expires_at > timezone.now() + timedelta(hours=23)
+    assert client.get("/api/auth/me/").status_code == 200
+
+
 def test_refresh_of_an_expired_sign_in_is_refused(alice: Any, use_mode: Any) -> None:
     use_mode("jwt")
     client = SignInClient("header")
