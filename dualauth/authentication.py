@@ -27,7 +27,7 @@ def enforce_csrf(request: Request | Any) -> None:
         raise exceptions.PermissionDenied(f"CSRF Failed: {reason}", code="csrf_failed")
 
 
-def _accept(credential: Credential | None, request: Request) -> tuple[Any, Credential] | None:
+def _accept(credential: Credential | None) -> tuple[Any, Credential] | None:
     if credential is None:
         return None
     if credential.error is not None:
@@ -39,7 +39,7 @@ class SessionAuthentication(BaseAuthentication):
     """A Django session whose sign-in is live; CSRF on unsafe methods."""
 
     def authenticate(self, request: Request) -> tuple[Any, Credential] | None:
-        result = _accept(session_credential(request._request), request)
+        result = _accept(session_credential(request._request))
         if result is not None:
             enforce_csrf(request)
         return result
@@ -52,7 +52,7 @@ class JWTAuthentication(BaseAuthentication):
     """An access token from the ``Authorization`` header or the access cookie (then with CSRF)."""
 
     def authenticate(self, request: Request) -> tuple[Any, Credential] | None:
-        result = _accept(jwt_credential(request._request), request)
+        result = _accept(jwt_credential(request._request))
         if result is not None and result[1].source == COOKIE:
             enforce_csrf(request)
         return result

@@ -27,6 +27,7 @@ MESSAGES = {
     "E013": "'dualauth.middleware.DualAuthMiddleware' must come after {needed} in MIDDLEWARE.",
     "E014": "DUALAUTH['COOKIE_SAMESITE'] is 'None', which browsers accept only with Secure cookies: "
     "set COOKIE_SECURE to True.",
+    "E015": "DUALAUTH['STORE'] is 'redis', which this version of dualauth does not have yet: use 'database'.",
 }
 
 HINTS = {
@@ -70,6 +71,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         if backend != DJANGO_REDIS_BACKEND:
             problem = "not defined" if backend is None else f"{backend!r}, not {DJANGO_REDIS_BACKEND!r}"
             errors.append(_error("E005", alias=alias, problem=problem))
+        else:
+            errors.append(_error("E015"))
     if s.MODE in ("jwt", "hybrid") and not apps.is_installed("rest_framework_simplejwt.token_blacklist"):
         errors.append(_error("E006", mode=s.MODE))
     transports = s.JWT_TRANSPORTS

@@ -19,7 +19,7 @@ from . import services
 from .conf import dualauth_settings
 from .exceptions import SignInRefused
 from .models import Kind
-from .tokens import jwt_settings
+from .tokens import jwt_settings, parse_sid, token_sid
 
 HEADER = "header"
 COOKIE = "cookie"
@@ -68,13 +68,13 @@ def jwt_credential(request: HttpRequest) -> Credential | None:
         source = COOKIE
     if raw is not None:
         try:
-            user, state = services.check_access_token(raw)
+            checked = services.check_access_token(raw)
         except SignInRefused as refused:
             credential = Credential(Kind.JWT, source, error=refused)
         else:
-            if state is not None:
-                services.touch(state, request)
-            credential = Credential(Kind.JWT, source, user, state.sid if state else None)
+            if checked.state is not None:
+                services.touch(checked.state, request)
+            credential = Credential(Kind.JWT, source, checked.user, checked.sid)
     request._dualauth_jwt = credential  # type: ignore[attr-defined]
     return credential
 
@@ -117,6 +117,40 @@ def request_credential(request: HttpRequest) -> Credential | None:
         if credential is not None:
             return credential
     return session_credential(request)
+
+
+@dataclass(frozen=True)
+class Presented:
+    """What logout found: the sign-ins of every credential, valid or not, and how they came."""
+
+    sids: frozenset[uuid.UUID]
+    from_cookie: bool
+    session_user: bool
+
+
+def presented(request: HttpRequest, body_refresh: str | None) -> Presented:
+    """Every credential the request carries, in the modes that use it, mapped to its sign-in.
+
+    Signatures are checked but expiry is not, so a client can still end a
+    sign-in whose access token just ran out.
+    """
+    sids = set()
+    from_cookie = False
+    if dualauth_settings.jwt_enabled:
+        for raw, token_type, is_cookie in (
+            (raw_bearer(request), "access", False),
+            (request.COOKIES.get(dualauth_settings.ACCESS_COOKIE), "access", True),
+            (request.COOKIES.get(dualauth_settings.REFRESH_COOKIE), "refresh", True),
+            (body_refresh, "refresh", False),
+        ):
+            if raw:
+                from_cookie = from_cookie or is_cookie
+                sids.add(token_sid(raw, token_type))
+    session_user = dualauth_settings.session_enabled and auth.SESSION_KEY in request.session
+    if session_user:
+        from_cookie = True
+        sids.add(parse_sid(request.session.get(services.SESSION_SID_KEY)))
+    return Presented(frozenset(sids - {None}), from_cookie, session_user)  # type: ignore[arg-type]
 
 
 def forget(request: HttpRequest) -> None:

@@ -7,12 +7,15 @@ from functools import partial
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 
 from .credentials import request_credential
+
+INITIAL_SESSION_KEY_ATTR = "_dualauth_initial_session_key"
 
 
 def get_user(request: HttpRequest) -> Any:
@@ -45,6 +48,9 @@ class DualAuthMiddleware:
             raise ImproperlyConfigured(
                 "DualAuthMiddleware needs SessionMiddleware and AuthenticationMiddleware before it in MIDDLEWARE."
             )
+        # The key the client came with: a login() that flushes the session to
+        # switch users erases the old sid, and this still finds its sign-in.
+        setattr(request, INITIAL_SESSION_KEY_ATTR, request.COOKIES.get(settings.SESSION_COOKIE_NAME))
         request.user = SimpleLazyObject(partial(get_user, request))  # type: ignore[assignment]
         request.auser = partial(aget_user, request)
         return self.get_response(request)

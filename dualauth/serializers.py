@@ -10,6 +10,7 @@ from rest_framework import serializers
 from .client_info import device_label
 from .conf import KINDS, TRANSPORTS, dualauth_settings
 from .models import AuthSession, Kind
+from .services import default_kind
 
 PASSWORD_MAX_LENGTH = 4096
 USERNAME_MAX_LENGTH = 254
@@ -39,8 +40,7 @@ class LoginSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         mode = dualauth_settings.MODE
-        default = dualauth_settings.HYBRID_DEFAULT_KIND if mode == "hybrid" else mode
-        kind = attrs.setdefault("kind", default)
+        kind = attrs.setdefault("kind", default_kind())
         if mode != "hybrid" and kind != mode:
             raise serializers.ValidationError({"kind": [f"Only {mode!r} sign-ins are enabled."]})
         transports = dualauth_settings.JWT_TRANSPORTS

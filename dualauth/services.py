@@ -21,8 +21,8 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import update_last_login
-from django.db import transaction
+from django.contrib.auth.signals import user_logged_in
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -34,7 +34,7 @@ from .conf import dualauth_settings
 from .exceptions import SignInRefused
 from .models import AuthSession, Kind, Reason
 from .stores import SignInState, get_store
-from .tokens import SID_CLAIM, AccessToken, RefreshToken, decode, jwt_settings
+from .tokens import SID_CLAIM, AccessToken, RefreshToken, decode, jwt_settings, parse_sid
 
 logger = logging.getLogger("dualauth")
 
@@ -73,7 +73,9 @@ def sign_in(request: HttpRequest, user: Any, kind: str | None = None) -> SignIn:
 
     A session sign-in goes through Django's ``login()`` (so its signals and
     CSRF rotation happen as usual) and always gets a new session key, even when
-    the same user was already signed in on that session.
+    the same user was already signed in on that session. As with ``login()``,
+    a project with several authentication backends sets ``user.backend`` first
+    (``authenticate()`` does).
     """
     kind = kind or default_kind()
     if kind == Kind.SESSION:
@@ -87,28 +89,39 @@ def sign_in(request: HttpRequest, user: Any, kind: str | None = None) -> SignIn:
     raise ValueError(f"unknown sign-in kind {kind!r}")
 
 
-def record_session_login(request: HttpRequest, user: Any) -> AuthSession:
+def record_session_login(request: HttpRequest, user: Any, previous_session_key: str | None = None) -> AuthSession:
     """Give the session that Django's ``login()`` just made its own sign-in.
 
     Called by the ``user_logged_in`` receiver, so every login (the admin,
-    allauth, SSO) is tracked. A sign-in the session carried before is replaced.
+    allauth, SSO) is tracked. The sign-in the session carried before is
+    replaced: found by the sid still in the session or, when ``login()``
+    flushed it to switch users, by the key the request came with.
     """
     previous = request.session.get(SESSION_SID_KEY)
     if previous:
         revoke(previous, Reason.SUPERSEDED, delete_session=False)
+    if previous_session_key:
+        rows = AuthSession.objects.filter(kind=Kind.SESSION, session_key=previous_session_key, revoked_at__isnull=True)
+        for sid in list(rows.values_list("pk", flat=True)):
+            revoke(sid, Reason.SUPERSEDED, delete_session=False)
     return _start_session(request, user)
 
 
 def adopt_session(request: HttpRequest, user: Any) -> SignInState:
     """Give a session from before dualauth was installed a sign-in instead of logging it out."""
     row = _start_session(request, user)
-    return state_of(row)
+    return SignInState.of(row)
 
 
 def _start_session(request: HttpRequest, user: Any) -> AuthSession:
     now = timezone.now()
     session = request.session
+    sid = uuid.uuid4()
+    session[SESSION_SID_KEY] = str(sid)
+    if session.session_key is None and settings.SESSION_ENGINE != SIGNED_COOKIES_ENGINE:
+        session.save()  # a flushed session has no key until saved; the row needs it to kill the session
     row = AuthSession.objects.create(
+        id=sid,
         user=user,
         kind=Kind.SESSION,
         session_key=_trackable_session_key(request),
@@ -118,7 +131,6 @@ def _start_session(request: HttpRequest, user: Any) -> AuthSession:
         last_seen_at=now,
         expires_at=_cap(session.get_expiry_date(), now),
     )
-    session[SESSION_SID_KEY] = str(row.pk)
     _started(row, request)
     return row
 
@@ -140,7 +152,9 @@ def _start_jwt(request: HttpRequest, user: Any) -> SignIn:
     with transaction.atomic():
         row.save(force_insert=True)
         _outstand(refresh, user)
-    update_last_login(type(user), user)
+    # Listeners of Django's login signal (last_login, audit apps) hear of token
+    # sign-ins too; dualauth's own receiver skips them by the extra argument.
+    user_logged_in.send(sender=type(user), request=request, user=user, dualauth_kind=Kind.JWT.value)
     _started(row, request)
     return SignIn(row, _issue(refresh))
 
@@ -224,23 +238,31 @@ def _outstand(refresh: RefreshToken, user: Any) -> None:
     )
 
 
-def _blacklist(jti: str, user_id: Any, expires_at: datetime) -> None:
+def _blacklist(jti: str, user_id: Any, expires_at: datetime) -> bool:
+    """Blacklist ``jti``; return whether this call did it (``False``: it already was)."""
     if not jti or not _blacklist_installed():
-        return
+        return False
     from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-    outstanding, _ = OutstandingToken.objects.get_or_create(
-        jti=jti, defaults={"user_id": user_id, "token": "", "expires_at": expires_at}
-    )
-    BlacklistedToken.objects.get_or_create(token=outstanding)
+    try:
+        with transaction.atomic():
+            outstanding, _ = OutstandingToken.objects.get_or_create(
+                jti=jti, defaults={"user_id": user_id, "token": "", "expires_at": expires_at}
+            )
+            _, created = BlacklistedToken.objects.get_or_create(token=outstanding)
+    except IntegrityError:  # a concurrent call inserted the same row first
+        return False
+    return created
 
 
 def refresh(raw: Any, request: HttpRequest) -> SignIn:
     """Rotate a refresh token: a new pair, the old one blacklisted.
 
     The jti is compared with ``AuthSession.refresh_jti`` and swapped by a
-    conditional update, so of two racing refreshes only one wins; a rotated
-    token presented again is re-use and ends the whole sign-in.
+    conditional update, so of two racing refreshes only one wins; the loser
+    gets a 401 without harm to the sign-in (its next try with that token is
+    re-use). A rotated token presented again is re-use and ends the whole
+    sign-in.
     """
     try:
         token = decode(raw, RefreshToken)
@@ -248,7 +270,7 @@ def refresh(raw: Any, request: HttpRequest) -> SignIn:
         raise SignInRefused(INVALID_TOKEN, "token_not_valid") from None
     jwt = jwt_settings()
     jti = token.get(jwt.JTI_CLAIM)
-    sid = _parse_sid(token.get(SID_CLAIM))
+    sid = parse_sid(token.get(SID_CLAIM))
     if sid is None:
         if token.get(SID_CLAIM) is None and dualauth_settings.ADOPT_LEGACY_TOKENS:
             return _adopt_legacy_refresh(token, request)
@@ -258,7 +280,7 @@ def refresh(raw: Any, request: HttpRequest) -> SignIn:
     if row is None or str(getattr(row.user, jwt.USER_ID_FIELD)) != str(token.get(jwt.USER_ID_CLAIM)):
         raise SignInRefused(INVALID_TOKEN, "token_not_valid")
     now = timezone.now()
-    if not state_of(row).is_live(now, dualauth_settings.SESSION_IDLE_TIMEOUT):
+    if not SignInState.of(row).is_live(now, dualauth_settings.SESSION_IDLE_TIMEOUT):
         raise SignInRefused(ENDED, "session_ended")
     if not row.user.is_active:
         revoke(row.pk, Reason.DEACTIVATED)
@@ -281,6 +303,9 @@ def refresh(raw: Any, request: HttpRequest) -> SignIn:
             get_store().changed(row.pk)
             row.refresh_jti, row.expires_at, row.last_seen_at = new_jti, _exp(new), now
             return SignIn(row, _issue(new))
+        if AuthSession.objects.filter(pk=row.pk, revoked_at__isnull=True).exists():
+            raise SignInRefused("This refresh token was just used by a concurrent request.", "refresh_conflict")
+        raise SignInRefused(ENDED, "session_ended")
     signals.refresh_reuse_detected.send(sender=AuthSession, auth_session=row, jti=jti, request=request)
     revoke(row.pk, Reason.REFRESH_REUSE)
     logger.warning("dualauth: refresh token re-used; sign-in %s revoked", row.pk)
@@ -291,14 +316,8 @@ def _adopt_legacy_refresh(token: Any, request: HttpRequest) -> SignIn:
     """A valid simplejwt refresh token without ``sid`` becomes a tracked sign-in (``ADOPT_LEGACY_TOKENS``)."""
     jwt = jwt_settings()
     user = _user_by_claim(token.get(jwt.USER_ID_CLAIM))
-    if user is None:
+    if user is None or not _blacklist(token.get(jwt.JTI_CLAIM), user.pk, _exp(token)):
         raise SignInRefused(INVALID_TOKEN, "token_not_valid")
-    if _blacklist_installed():
-        from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
-
-        if BlacklistedToken.objects.filter(token__jti=token.get(jwt.JTI_CLAIM)).exists():
-            raise SignInRefused(INVALID_TOKEN, "token_not_valid")
-    _blacklist(token.get(jwt.JTI_CLAIM), user.pk, _exp(token))
     return _start_jwt(request, user)
 
 
@@ -313,35 +332,12 @@ def _user_by_claim(value: Any) -> Any:
     return user if user.is_active else None
 
 
-def _parse_sid(value: Any) -> uuid.UUID | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
-
-
 # Checking a sign-in (the hot path) ----------------------------------------
-
-
-def state_of(row: AuthSession) -> SignInState:
-    return SignInState(
-        sid=row.pk,
-        user_id=row.user_id,
-        kind=row.kind,
-        session_key=row.session_key,
-        refresh_jti=row.refresh_jti,
-        created_at=row.created_at,
-        last_seen_at=row.last_seen_at,
-        expires_at=row.expires_at,
-        revoked=row.revoked_at is not None,
-    )
 
 
 def check(sid: Any, kind: str) -> SignInState | None:
     """The state of a live sign-in of ``kind``, or ``None`` if it is revoked, expired or unknown."""
-    parsed = sid if isinstance(sid, uuid.UUID) else _parse_sid(sid)
+    parsed = parse_sid(sid)
     if parsed is None:
         return None
     state = get_store().get(parsed)
@@ -352,57 +348,36 @@ def check(sid: Any, kind: str) -> SignInState | None:
     return state
 
 
-def check_access_token(raw: Any) -> tuple[Any, SignInState | None]:
-    """Validate an access token and its sign-in; return ``(user, state)`` or raise ``SignInRefused``.
+@dataclass(frozen=True)
+class CheckedToken:
+    """An access token that passed: its user, its ``sid`` (``None`` for adopted
+    legacy tokens) and the sign-in's state (``None`` when it was not checked:
+    legacy tokens, or ``CHECK_REVOCATION`` off)."""
 
-    ``state`` is ``None`` only for tokens that are not checked against a
-    sign-in: adopted legacy tokens, or any token with ``CHECK_REVOCATION`` off.
-    """
+    user: Any
+    sid: uuid.UUID | None
+    state: SignInState | None
+
+
+def check_access_token(raw: Any) -> CheckedToken:
+    """Validate an access token and its sign-in, or raise ``SignInRefused``."""
     try:
         token = decode(raw, AccessToken)
     except TokenError:
         raise SignInRefused(INVALID_TOKEN, "token_not_valid") from None
-    user_claim = token.get(jwt_settings().USER_ID_CLAIM)
     raw_sid = token.get(SID_CLAIM)
+    sid = parse_sid(raw_sid)
+    if sid is None and (raw_sid is not None or not dualauth_settings.ADOPT_LEGACY_TOKENS):
+        raise SignInRefused(INVALID_TOKEN, "token_not_valid")
     state = None
-    if raw_sid is None:
-        if not dualauth_settings.ADOPT_LEGACY_TOKENS:
-            raise SignInRefused(INVALID_TOKEN, "token_not_valid")
-    elif dualauth_settings.CHECK_REVOCATION:
-        state = check(raw_sid, Kind.JWT)
+    if sid is not None and dualauth_settings.CHECK_REVOCATION:
+        state = check(sid, Kind.JWT)
         if state is None:
             raise SignInRefused(ENDED, "session_ended")
-    elif _parse_sid(raw_sid) is None:
-        raise SignInRefused(INVALID_TOKEN, "token_not_valid")
-    user = _user_by_claim(user_claim)
+    user = _user_by_claim(token.get(jwt_settings().USER_ID_CLAIM))
     if user is None or (state is not None and user.pk != state.user_id):
         raise SignInRefused(INVALID_TOKEN, "token_not_valid")
-    return user, state
-
-
-def token_sid(raw: Any, token_class: type[AccessToken] | type[RefreshToken]) -> uuid.UUID | None:
-    """The ``sid`` of a genuine token, expired or not: what logout needs to end its sign-in."""
-    if not isinstance(raw, str) or not raw or len(raw) > dualauth_settings.MAX_TOKEN_LENGTH:
-        return None
-    import jwt as pyjwt
-
-    from .tokens import token_backend
-
-    backend = token_backend()
-    try:
-        payload = pyjwt.decode(
-            raw,
-            backend.get_verifying_key(raw),  # type: ignore[arg-type]
-            algorithms=[backend.algorithm],
-            audience=backend.audience,
-            issuer=backend.issuer,
-            options={"verify_exp": False, "verify_aud": backend.audience is not None},
-        )
-    except Exception:  # noqa: BLE001 - any failure means "not a token of ours"
-        return None
-    if payload.get(jwt_settings().TOKEN_TYPE_CLAIM) != token_class.token_type:
-        return None
-    return _parse_sid(payload.get(SID_CLAIM))
+    return CheckedToken(user, sid, state)
 
 
 def touch(state: SignInState, request: HttpRequest) -> None:
@@ -453,6 +428,23 @@ def revoke(target: AuthSession | uuid.UUID | str, reason: str, *, delete_session
     get_store().changed(row.pk)
     signals.session_revoked.send(sender=AuthSession, auth_session=row, reason=reason)
     return True
+
+
+def revoke_own(user: Any, sid: Any, reason: str) -> uuid.UUID | None:
+    """Revoke one of ``user``'s live sign-ins; ``None`` if ``sid`` is not one (malformed, another's, ended)."""
+    parsed = parse_sid(sid)
+    if parsed is None or not AuthSession.objects.active().filter(pk=parsed, user_id=user.pk).exists():
+        return None
+    revoke(parsed, reason)
+    return parsed
+
+
+def active_sign_ins(user: Any) -> list[AuthSession]:
+    """``user``'s live sign-ins (idle timeout included), the most recently seen first."""
+    now = timezone.now()
+    idle = dualauth_settings.SESSION_IDLE_TIMEOUT
+    rows = AuthSession.objects.active().filter(user_id=user.pk).order_by("-last_seen_at")
+    return [row for row in rows if SignInState.of(row).is_live(now, idle)]
 
 
 def revoke_user(user: Any, reason: str, *, keep: uuid.UUID | str | None = None, kind: str | None = None) -> int:

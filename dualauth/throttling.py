@@ -35,4 +35,4 @@ class LoginUsernameThrottle(_LoginThrottle):
         username = data.get("username") if isinstance(data, dict) else None
         if not isinstance(username, str) or not username:
             return None
-        return self._key(hashlib.sha256(username.casefold().encode()).hexdigest())
+        return self._key(hashlib.sha256(username.casefold().encode("utf-8", "surrogatepass")).hexdigest())

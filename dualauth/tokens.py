@@ -7,9 +7,11 @@ at call time, so ``override_settings(SIMPLE_JWT=...)`` reaches them.
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
+import jwt as pyjwt
 from rest_framework_simplejwt import settings as simplejwt_settings
 from rest_framework_simplejwt import tokens as simplejwt_tokens
 from rest_framework_simplejwt.backends import TokenBackend
@@ -87,3 +89,40 @@ def decode(raw: str, token_class: type[AccessToken] | type[RefreshToken]) -> Acc
     if not isinstance(raw, str) or not raw or len(raw) > dualauth_settings.MAX_TOKEN_LENGTH:
         raise TokenError("Token is invalid")
     return token_class(raw)  # type: ignore[arg-type]
+
+
+def parse_sid(value: Any) -> uuid.UUID | None:
+    """A ``sid`` as a UUID, or ``None`` for anything that is not one."""
+    if isinstance(value, uuid.UUID):
+        return value
+    if not isinstance(value, str):
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def token_sid(raw: Any, token_type: str) -> uuid.UUID | None:
+    """The ``sid`` of a genuine token of ``token_type``, expired or not: what logout needs.
+
+    The signature, algorithm, audience and issuer are still verified; only
+    expiry is not, so a client can end a sign-in whose access token ran out.
+    """
+    if not isinstance(raw, str) or not raw or len(raw) > dualauth_settings.MAX_TOKEN_LENGTH:
+        return None
+    backend = token_backend()
+    try:
+        payload = pyjwt.decode(
+            raw,
+            backend.get_verifying_key(raw),  # type: ignore[arg-type]
+            algorithms=[backend.algorithm],
+            audience=backend.audience,
+            issuer=backend.issuer,
+            options={"verify_exp": False, "verify_aud": backend.audience is not None},
+        )
+    except Exception:  # noqa: BLE001 - any failure means "not a token of ours"
+        return None
+    if payload.get(jwt_settings().TOKEN_TYPE_CLAIM) != token_type:
+        return None
+    return parse_sid(payload.get(SID_CLAIM))

@@ -11,6 +11,6 @@ urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
     path("sessions/", views.SessionListView.as_view(), name="sessions"),
     path("sessions/revoke-others/", views.RevokeOthersView.as_view(), name="sessions-revoke-others"),
-    path("sessions/<uuid:pk>/", views.SessionDetailView.as_view(), name="session-detail"),
+    path("sessions/<str:pk>/", views.SessionDetailView.as_view(), name="session-detail"),
     path("csrf/", views.CsrfView.as_view(), name="csrf"),
 ]

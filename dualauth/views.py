@@ -6,9 +6,7 @@ from typing import Any
 
 from django.contrib import auth
 from django.middleware.csrf import get_token, rotate_token
-from django.utils import timezone
 from rest_framework import exceptions, status
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -21,10 +19,10 @@ from .conf import dualauth_settings
 from .cookies import clear_token_cookies, set_token_cookies
 from .errors import exception_handler
 from .exceptions import SignInRefused
-from .models import AuthSession, Kind, Reason
+from .models import Kind, Reason
+from .parsers import JSONParser
 from .serializers import AuthSessionSerializer, LoginSerializer, RefreshSerializer, user_data
 from .throttling import LoginIPThrottle, LoginUsernameThrottle
-from .tokens import AccessToken, RefreshToken
 
 BAD_CREDENTIALS = "Unable to sign in with the given credentials."
 
@@ -102,36 +100,24 @@ class LogoutView(PublicAPIView):
     """Revoke whatever sign-in the request's credentials belong to; needs none of them to be valid."""
 
     def post(self, request: Request) -> Response:
-        django_request = request._request
-        sids = set()
-        from_cookie = False
-        if dualauth_settings.jwt_enabled:
-            for raw, token_class, is_cookie in (
-                (credentials.raw_bearer(django_request), AccessToken, False),
-                (django_request.COOKIES.get(dualauth_settings.ACCESS_COOKIE), AccessToken, True),
-                (django_request.COOKIES.get(dualauth_settings.REFRESH_COOKIE), RefreshToken, True),
-                (_body_refresh(request), RefreshToken, False),
-            ):
-                if raw:
-                    from_cookie = from_cookie or is_cookie
-                    sids.add(services.token_sid(raw, token_class))
-        signed_in_session = dualauth_settings.session_enabled and auth.SESSION_KEY in django_request.session
-        if signed_in_session:
-            from_cookie = True
-            sids.add(django_request.session.get(services.SESSION_SID_KEY))
-        if from_cookie:
+        presented = credentials.presented(request._request, _body_refresh(request))
+        if presented.from_cookie:
             enforce_csrf(request)
-        for sid in sids - {None}:
-            services.revoke(sid, Reason.LOGOUT)  # type: ignore[arg-type]
-        if signed_in_session:
-            auth.logout(django_request)
+        for sid in presented.sids:
+            services.revoke(sid, Reason.LOGOUT)
+        if presented.session_user:
+            auth.logout(request._request)
         response = Response(status=status.HTTP_204_NO_CONTENT)
         clear_token_cookies(response)
         return response
 
 
-def _body_refresh(request: Request) -> Any:
-    data = request.data
+def _body_refresh(request: Request) -> str | None:
+    """The body's refresh token, if any. An unreadable body is an empty one: logout must not fail."""
+    try:
+        data = request.data
+    except (exceptions.ParseError, exceptions.UnsupportedMediaType):
+        return None
     value = data.get("refresh") if isinstance(data, dict) else None
     return value if isinstance(value, str) else None
 
@@ -184,33 +170,22 @@ class MeView(DualAuthAPIView):
         )
 
 
-def _live_rows(user: Any) -> Any:
-    return AuthSession.objects.active().filter(user=user)
-
-
-def _live_sessions(user: Any) -> list[AuthSession]:
-    now = timezone.now()
-    idle = dualauth_settings.SESSION_IDLE_TIMEOUT
-    rows = _live_rows(user).order_by("-last_seen_at")
-    return [row for row in rows if services.state_of(row).is_live(now, idle)]
-
-
 class SessionListView(DualAuthAPIView):
     def get(self, request: Request) -> Response:
         serializer = AuthSessionSerializer(
-            _live_sessions(request.user), many=True, context={"current_sid": _credential(request).sid}
+            services.active_sign_ins(request.user), many=True, context={"current_sid": _credential(request).sid}
         )
         return Response(serializer.data)
 
 
 class SessionDetailView(DualAuthAPIView):
-    def delete(self, request: Request, pk: Any) -> Response:
-        if not _live_rows(request.user).filter(pk=pk).exists():
+    def delete(self, request: Request, pk: str) -> Response:
+        sid = services.revoke_own(request.user, pk, Reason.USER)
+        if sid is None:
             raise exceptions.NotFound("No such sign-in.", code="not_found")
-        services.revoke(pk, Reason.USER)
         response = Response(status=status.HTTP_204_NO_CONTENT)
         credential = _credential(request)
-        if pk == credential.sid:
+        if sid == credential.sid:
             if credential.kind == Kind.SESSION:
                 request._request.session.flush()
             elif credential.source == credentials.COOKIE:

@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from dualauth.models import AuthSession
+
 from .conftest import SignInClient
 
 pytestmark = pytest.mark.django_db
@@ -94,11 +96,12 @@ def test_other_authorization_schemes_are_not_ours(client: APIClient) -> None:
     assert body["code"] == "not_authenticated"
 
 
-@pytest.mark.parametrize("value", ["garbage", "", "a.b.c", 12, None, ["x"], {"a": 1}])
-def test_garbage_refresh_tokens(client: APIClient, value: Any) -> None:
-    response = client.post(REFRESH, {"refresh": value}, format="json")
-    assert response.status_code in (400, 401)
-    _assert_json_error(response, response.status_code)
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [("garbage", 401), ("", 400), ("a.b.c", 401), ("x" * 10_000, 401), (12, 401), (None, 400), (["x"], 400), ({}, 400)],
+)
+def test_garbage_refresh_tokens(client: APIClient, value: Any, status: int) -> None:
+    _assert_json_error(client.post(REFRESH, {"refresh": value}, format="json"), status)
 
 
 def test_a_refresh_token_is_not_an_access_token_and_back(alice: Any, use_mode: Any) -> None:
@@ -125,8 +128,46 @@ def test_logout_with_garbage_credentials_is_still_204(client: APIClient) -> None
     assert response.status_code == 204
 
 
-def test_logout_with_bad_json_is_400(client: APIClient) -> None:
-    _assert_json_error(client.generic("POST", "/api/auth/logout/", b"{", content_type="application/json"), 400)
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(b"{", "application/json"), (b"bye", "text/plain"), (b"[" * 50_000, "application/json")],
+)
+def test_logout_with_an_unreadable_body_still_revokes(
+    alice: Any, use_mode: Any, body: bytes, content_type: str
+) -> None:
+    use_mode("jwt")
+    signer = SignInClient("header")
+    signer.login("alice")
+    response = signer.client.generic(
+        "POST", "/api/auth/logout/", body, content_type=content_type, HTTP_AUTHORIZATION=f"Bearer {signer.access}"
+    )
+    assert response.status_code == 204
+    assert response.cookies["dualauth_access"].value == ""
+    assert AuthSession.objects.get(pk=signer.session_id).revoked_reason == "logout"
+
+
+@pytest.mark.parametrize("path", [LOGIN, REFRESH])
+def test_deeply_nested_json_is_400(client: APIClient, path: str) -> None:
+    body = b"[" * 50_000 + b"]" * 50_000
+    _assert_json_error(client.generic("POST", path, body, content_type="application/json"), 400)
+
+
+@pytest.mark.parametrize("username", [r"\ud800", r"\udfff\ud800x"])
+def test_lone_surrogates_in_a_username_are_not_a_500(use_mode: Any, username: str) -> None:
+    use_mode("jwt")
+    body = ('{"username": "' + username + '", "password": "x"}').encode()
+    response = APIClient().generic("POST", LOGIN, body, content_type="application/json")
+    assert response.status_code in (400, 401)
+    _assert_json_error(response, response.status_code)
+
+
+def test_malformed_sign_in_id_is_a_json_404(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    signer = SignInClient("header")
+    signer.login("alice")
+    for bad in ("not-a-uuid", "1", "%00", "x" * 300):
+        body = _assert_json_error(signer.delete(f"/api/auth/sessions/{bad}/"), 404)
+        assert body["code"] == "not_found"
 
 
 def test_sessions_endpoints_need_authentication(client: APIClient) -> None:

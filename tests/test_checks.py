@@ -62,12 +62,12 @@ def test_not_a_dict(settings: Any) -> None:
     assert [m.id for m in check_settings()] == ["dualauth.E001"]
 
 
-def test_redis_store_with_a_django_redis_alias_is_clean(settings: Any) -> None:
+def test_redis_store_is_refused_until_it_exists(settings: Any) -> None:
     settings.CACHES = {
         **settings.CACHES,
         "auth": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://127.0.0.1:6379/0"},
     }
-    assert _ids(settings, STORE="redis", REDIS_CACHE_ALIAS="auth") == []
+    assert _ids(settings, STORE="redis", REDIS_CACHE_ALIAS="auth") == ["dualauth.E015"]
 
 
 @pytest.mark.parametrize("mode", ["jwt", "hybrid"])

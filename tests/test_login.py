@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.sessions.models import Session
 
 from dualauth.models import AuthSession
@@ -52,17 +54,50 @@ def test_cookies_are_not_secure_under_debug_unless_forced(alice: Any, use_mode: 
 
 def test_session_login_rotates_the_session_key(alice: Any, use_mode: Any) -> None:
     use_mode("session")
+    planted = import_module(settings.SESSION_ENGINE).SessionStore()
+    planted["cart"] = ["book"]
+    planted.create()  # a real anonymous session, as an attacker could obtain and plant
     client = SignInClient("session")
     client.csrf()
-    client.client.cookies["sessionid"] = "attackerchosenkey0000000000000000"
+    client.client.cookies["sessionid"] = planted.session_key
     client.login("alice")
     key = client.client.cookies["sessionid"].value
-    assert key != "attackerchosenkey0000000000000000"
+    assert key != planted.session_key
+    assert not Session.objects.filter(session_key=planted.session_key).exists()
+    assert client.client.session["cart"] == ["book"]  # the visitor's data survives the rotation
     first_sid = client.session_id
     client.login("alice")  # same user again on the same session: still a new key
     assert client.client.cookies["sessionid"].value != key
     assert not Session.objects.filter(session_key=key).exists()
     assert AuthSession.objects.get(pk=first_sid).revoked_reason == "superseded"
+
+
+def test_another_user_on_the_same_browser_supersedes_the_first(alice: Any, bob: Any, use_mode: Any) -> None:
+    use_mode("session")
+    client = SignInClient("session")
+    client.login("alice")
+    alices = client.session_id
+    client.login("bob")
+    assert AuthSession.objects.get(pk=alices).revoked_reason == "superseded"
+    bobs = AuthSession.objects.get(pk=client.session_id)
+    assert bobs.session_key == client.client.cookies["sessionid"].value
+    assert client.get("/api/auth/me/").json()["user"]["username"] == "bob"
+
+
+def test_admin_login_as_another_user_supersedes_too(alice: Any, make_user: Any, use_mode: Any) -> None:
+    from django.test import Client
+
+    use_mode("session")
+    make_user("admin", is_staff=True)
+    browser = Client()
+    browser.post("/admin/login/", {"username": "alice", "password": "alice"})  # not staff: refused
+    assert not AuthSession.objects.exists()
+    browser.force_login(alice)
+    alices = AuthSession.objects.get()
+    browser.post("/admin/login/?next=/admin/", {"username": "admin", "password": "admin"})
+    alices.refresh_from_db()
+    assert alices.revoked_reason == "superseded"
+    assert AuthSession.objects.filter(revoked_at__isnull=True).get().user.username == "admin"
 
 
 @pytest.mark.parametrize("flavour", ["session", "cookie"])

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection, transaction
+from django.test import RequestFactory
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from dualauth import signals
+from dualauth import services, signals
+from dualauth.exceptions import SignInRefused
 from dualauth.models import AuthSession
 
 from .conftest import SignInClient
@@ -160,3 +165,39 @@ def test_refresh_without_a_token_is_400(use_mode: Any) -> None:
     response = SignInClient("header").post("/api/auth/token/refresh/", {})
     assert response.status_code == 400
     assert response.json()["errors"] == {"refresh": ["This field is required."]}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_loser_of_a_refresh_race_gets_a_conflict_not_a_revocation(alice: Any, use_mode: Any) -> None:
+    """Two tabs refreshing at once: one wins, the other's conditional update matches no row."""
+    use_mode("jwt")
+    client = SignInClient("header")
+    client.login("alice")
+    outcome: dict[str, str] = {}
+
+    def racer() -> None:
+        try:
+            services.refresh(client.refresh, RequestFactory().post("/"))
+            outcome["code"] = "won"
+        except SignInRefused as refused:
+            outcome["code"] = refused.code
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        # The "winner": rotate the row and hold its lock while the racer reads the old jti.
+        AuthSession.objects.filter(pk=client.session_id).update(refresh_jti="rotated-by-the-winner")
+        thread = threading.Thread(target=racer)
+        thread.start()
+        with connection.cursor() as cursor:
+            for _ in range(200):
+                cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                if cursor.fetchone()[0]:
+                    break
+                time.sleep(0.05)
+            else:
+                pytest.fail("the racing refresh never waited on the row lock")
+    thread.join(timeout=10)
+    assert outcome["code"] == "refresh_conflict"
+    assert AuthSession.objects.get(pk=client.session_id).revoked_at is None

@@ -49,10 +49,10 @@ def test_sign_in_of_jwt_kind(rf: RequestFactory, alice: Any, use_mode: Any) -> N
     signin = services.sign_in(_request(rf), alice)
     assert signin.auth_session.kind == "jwt"
     assert signin.tokens is not None
-    user, state = services.check_access_token(signin.tokens.access)
-    assert user == alice
-    assert state is not None
-    assert state.sid == signin.auth_session.pk
+    checked = services.check_access_token(signin.tokens.access)
+    assert checked.user == alice
+    assert checked.sid == signin.auth_session.pk
+    assert checked.state is not None
 
 
 def test_sign_in_rejects_an_unknown_kind(rf: RequestFactory, alice: Any) -> None:
@@ -69,11 +69,15 @@ def test_max_sessions_per_user_revokes_the_oldest(alice: Any, use_mode: Any) -> 
     assert AuthSession.objects.get(pk=clients[0].session_id).revoked_reason == "limit"
 
 
-def test_idle_timeout_refuses_and_hides_the_sign_in(signed_in: SignInClient, use_mode: Any, settings: Any) -> None:
+def test_idle_timeout_refuses_and_hides_the_sign_in(signed_in: SignInClient, settings: Any) -> None:
     settings.DUALAUTH = {**settings.DUALAUTH, "SESSION_IDLE_TIMEOUT": 600}
-    assert signed_in.get("/api/auth/sessions/").json()[0]["id"] == signed_in.session_id
+    watcher = SignInClient(signed_in.flavour)
+    watcher.login("alice")
+    listed = {row["id"] for row in watcher.get("/api/auth/sessions/").json()}
+    assert listed == {signed_in.session_id, watcher.session_id}
     AuthSession.objects.filter(pk=signed_in.session_id).update(last_seen_at=timezone.now() - timedelta(seconds=601))
     assert signed_in.get("/api/auth/me/").status_code == 401
+    assert [row["id"] for row in watcher.get("/api/auth/sessions/").json()] == [watcher.session_id]
 
 
 def test_absolute_timeout_refuses(signed_in: SignInClient) -> None:

@@ -116,10 +116,16 @@ def test_legacy_tokens_are_adopted_only_when_enabled(alice: Any, use_mode: Any) 
 def test_check_revocation_off_accepts_revoked_access_tokens(header_client: SignInClient, use_mode: Any) -> None:
     from dualauth import services
 
+    other = SignInClient("header")
+    other.login("alice")
     services.revoke(header_client.session_id, "admin")  # type: ignore[arg-type]
     use_mode("jwt", CHECK_REVOCATION=False)
-    assert header_client.get("/api/auth/me/").status_code == 200
+    me = header_client.get("/api/auth/me/")
+    assert me.status_code == 200
+    assert me.json()["session_id"] == header_client.session_id  # unchecked, but still known
     assert header_client.do_refresh().status_code == 401  # refresh always checks
+    assert other.post("/api/auth/sessions/revoke-others/").json() == {"revoked": 0}
+    assert other.do_refresh().status_code == 200
 
 
 def test_extra_claims_hook(alice: Any, use_mode: Any) -> None:

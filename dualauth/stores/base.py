@@ -27,6 +27,21 @@ class SignInState:
     expires_at: datetime
     revoked: bool
 
+    @classmethod
+    def of(cls, row: Any) -> SignInState:
+        """The state of an ``AuthSession`` (or any object with its attributes)."""
+        return cls(
+            sid=row.id,
+            user_id=row.user_id,
+            kind=row.kind,
+            session_key=row.session_key,
+            refresh_jti=row.refresh_jti,
+            created_at=row.created_at,
+            last_seen_at=row.last_seen_at,
+            expires_at=row.expires_at,
+            revoked=row.revoked_at is not None,
+        )
+
     def is_live(self, now: datetime, idle_timeout: int | None) -> bool:
         if self.revoked or self.expires_at <= now:
             return False
