@@ -9,3 +9,5 @@ class DualAuthConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks, receivers  # noqa: F401  (registration only)
+
+        receivers.connect_user_model()

@@ -7,6 +7,7 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
+from django.core.checks import Warning as CheckWarning
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS, MODES, SAMESITE_VALUES, STORES, TRANSPORTS, dualauth_settings
@@ -28,11 +29,24 @@ MESSAGES = {
     "E014": "DUALAUTH['COOKIE_SAMESITE'] is 'None', which browsers accept only with Secure cookies: "
     "set COOKIE_SECURE to True.",
     "E015": "DUALAUTH['STORE'] is 'redis', which this version of dualauth does not have yet: use 'database'.",
+    "E016": "DUALAUTH['ACCESS_COOKIE'] has the __Host- prefix, which browsers refuse with a Domain: "
+    "unset COOKIE_DOMAIN.",
+    "E017": "DUALAUTH['REFRESH_COOKIE'] has the __Host- prefix, which needs Path=/; the refresh cookie is "
+    "path-scoped to dualauth's URLs: use the __Secure- prefix.",
+    "W001": "SIMPLE_JWT['SIGNING_KEY'] is SECRET_KEY: tokens and every other signed value share one key.",
+    "W002": "SIMPLE_JWT['SIGNING_KEY'] has {length} bytes; {algorithm} needs at least {needed} (RFC 7518 §3.2).",
+    "W003": "DUALAUTH['COOKIE_SECURE'] is False while DEBUG is off: token cookies travel over plain HTTP.",
+    "W004": "DUALAUTH['CHECK_REVOCATION'] is False: a revoked access token keeps working until it expires.",
+    "W005": "SIMPLE_JWT['LEEWAY'] is {leeway:g} seconds; more than {limit} lets expired tokens live on.",
 }
 
 HINTS = {
     "E002": "Known keys: " + ", ".join(sorted(DEFAULTS)) + ".",
+    "W001": "Set SIMPLE_JWT['SIGNING_KEY'] to its own random secret so either can be rotated alone.",
+    "W002": "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(64))'",
 }
+HMAC_KEY_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
+MAX_LEEWAY_SECONDS = 60
 
 OPTIONAL_SECONDS = ("SESSION_IDLE_TIMEOUT", "SESSION_ABSOLUTE_TIMEOUT", "MAX_SESSIONS_PER_USER")
 SECONDS = ("ACTIVITY_UPDATE_INTERVAL", "TRUSTED_PROXY_COUNT", "REFRESH_REUSE_GRACE", "REVOKED_RETENTION")
@@ -43,8 +57,9 @@ IMPORTABLE = ("USER_SERIALIZER", "TOKEN_CLAIMS_HOOK")
 DJANGO_REDIS_BACKEND = "django_redis.cache.RedisCache"
 
 
-def _error(code: str, **params: Any) -> Error:
-    return Error(MESSAGES[code].format(**params), hint=HINTS.get(code), id=f"dualauth.{code}")
+def _error(code: str, **params: Any) -> CheckMessage:
+    level = CheckWarning if code.startswith("W") else Error
+    return level(MESSAGES[code].format(**params), hint=HINTS.get(code), id=f"dualauth.{code}")
 
 
 def _is_int(value: Any) -> bool:
@@ -90,6 +105,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     elif s.COOKIE_SAMESITE == "None" and s.COOKIE_SECURE is not True:
         errors.append(_error("E014"))
     errors.extend(_type_errors())
+    errors.extend(_prefix_errors())
     rate = s.LOGIN_THROTTLE_RATE
     if rate is not None and not _valid_rate(rate):
         errors.append(_error("E011", value=rate))
@@ -155,3 +171,39 @@ def _middleware_errors() -> list[CheckMessage]:
         if m not in middleware[:position]
     ]
     return [_error("E013", needed=" and ".join(repr(m) for m in needed))] if needed else []
+
+
+def _prefix_errors() -> list[CheckMessage]:
+    s = dualauth_settings
+    errors: list[CheckMessage] = []
+    if isinstance(s.ACCESS_COOKIE, str) and s.ACCESS_COOKIE.startswith("__Host-") and s.COOKIE_DOMAIN:
+        errors.append(_error("E016"))
+    if isinstance(s.REFRESH_COOKIE, str) and s.REFRESH_COOKIE.startswith("__Host-"):
+        errors.append(_error("E017"))
+    return errors
+
+
+@register(Tags.security, deploy=True)
+def check_deployment(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``manage.py check --deploy``: settings that work but weaken what dualauth promises."""
+    from .tokens import jwt_settings
+
+    s = dualauth_settings
+    warnings: list[CheckMessage] = []
+    if s.jwt_enabled:
+        jwt = jwt_settings()
+        key = jwt.SIGNING_KEY
+        if key == settings.SECRET_KEY:
+            warnings.append(_error("W001"))
+        needed = HMAC_KEY_BYTES.get(jwt.ALGORITHM)
+        length = len(key.encode() if isinstance(key, str) else key or b"")
+        if needed and length < needed:
+            warnings.append(_error("W002", length=length, algorithm=jwt.ALGORITHM, needed=needed))
+        leeway = jwt.LEEWAY.total_seconds() if hasattr(jwt.LEEWAY, "total_seconds") else float(jwt.LEEWAY or 0)
+        if leeway > MAX_LEEWAY_SECONDS:
+            warnings.append(_error("W005", leeway=leeway, limit=MAX_LEEWAY_SECONDS))
+        if s.CHECK_REVOCATION is False:
+            warnings.append(_error("W004"))
+    if s.COOKIE_SECURE is False and not settings.DEBUG:
+        warnings.append(_error("W003"))
+    return warnings

@@ -21,16 +21,26 @@ def _common() -> dict[str, Any]:
     return {"domain": dualauth_settings.COOKIE_DOMAIN, "samesite": dualauth_settings.COOKIE_SAMESITE}
 
 
+PREFIXES = ("__Host-", "__Secure-")
+
+
+def _secure(name: str) -> bool:
+    """Secure per ``COOKIE_SECURE``, and always for ``__Host-``/``__Secure-`` names, which browsers demand."""
+    return dualauth_settings.cookie_secure or name.startswith(PREFIXES)
+
+
 def set_token_cookies(response: HttpResponse, tokens: IssuedTokens) -> None:
-    common = {**_common(), "secure": dualauth_settings.cookie_secure, "httponly": True}
+    access, refresh = dualauth_settings.ACCESS_COOKIE, dualauth_settings.REFRESH_COOKIE
+    common = {**_common(), "httponly": True}
     response.set_cookie(
-        dualauth_settings.ACCESS_COOKIE, tokens.access, expires=tokens.access_expires_at, path="/", **common
+        access, tokens.access, expires=tokens.access_expires_at, path="/", secure=_secure(access), **common
     )
     response.set_cookie(
-        dualauth_settings.REFRESH_COOKIE,
+        refresh,
         tokens.refresh,
         expires=tokens.refresh_expires_at,
         path=refresh_cookie_path(),
+        secure=_secure(refresh),
         **common,
     )
 

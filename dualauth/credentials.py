@@ -9,6 +9,7 @@ the Django session; the first credential presented decides.
 from __future__ import annotations
 
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,8 @@ COOKIE = "cookie"
 SESSION = "session"
 
 _UNSET = object()
+
+current_request: ContextVar[HttpRequest | None] = ContextVar("dualauth_current_request", default=None)
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,7 @@ def _checked_session(request: HttpRequest, user: Any) -> Credential:
             request.session.flush()
             return Credential(Kind.SESSION, SESSION, error=SignInRefused(services.ENDED, "session_ended"))
         state = checked
+        services.rotate_on_privilege_change(request, user)
         services.touch(state, request)
     return Credential(Kind.SESSION, SESSION, user, state.sid)
 
@@ -151,6 +155,21 @@ def presented(request: HttpRequest, body_refresh: str | None) -> Presented:
         from_cookie = True
         sids.add(parse_sid(request.session.get(services.SESSION_SID_KEY)))
     return Presented(frozenset(sids - {None}), from_cookie, session_user)  # type: ignore[arg-type]
+
+
+def current_sid_of(user: Any) -> uuid.UUID | None:
+    """The sign-in through which ``user`` is making the current request, if they are.
+
+    Reads only what this request already checked; it never checks anything anew.
+    """
+    request = current_request.get()
+    if request is None:
+        return None
+    for name in ("_dualauth_jwt", "_dualauth_session"):
+        credential = getattr(request, name, None)
+        if credential is not None and credential.user is not None and credential.user.pk == user.pk:
+            return credential.sid  # type: ignore[no-any-return]
+    return None
 
 
 def forget(request: HttpRequest) -> None:

@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 
-from .credentials import request_credential
+from .credentials import current_request, request_credential
 
 INITIAL_SESSION_KEY_ATTR = "_dualauth_initial_session_key"
 
@@ -53,4 +53,8 @@ class DualAuthMiddleware:
         setattr(request, INITIAL_SESSION_KEY_ATTR, request.COOKIES.get(settings.SESSION_COOKIE_NAME))
         request.user = SimpleLazyObject(partial(get_user, request))  # type: ignore[assignment]
         request.auser = partial(aget_user, request)
-        return self.get_response(request)
+        token = current_request.set(request)
+        try:
+            return self.get_response(request)
+        finally:
+            current_request.reset(token)

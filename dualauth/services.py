@@ -39,6 +39,7 @@ from .tokens import SID_CLAIM, AccessToken, RefreshToken, decode, jwt_settings, 
 logger = logging.getLogger("dualauth")
 
 SESSION_SID_KEY = "_dualauth_sid"
+SESSION_PRIVILEGE_KEY = "_dualauth_privilege"
 SIGNED_COOKIES_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 RESERVED_CLAIMS = frozenset({"sid", "exp", "iat", "nbf", "jti", "token_type", "user_id", "aud", "iss"})
 
@@ -118,6 +119,7 @@ def _start_session(request: HttpRequest, user: Any) -> AuthSession:
     session = request.session
     sid = uuid.uuid4()
     session[SESSION_SID_KEY] = str(sid)
+    session[SESSION_PRIVILEGE_KEY] = _privilege_mark(user)
     if session.session_key is None and settings.SESSION_ENGINE != SIGNED_COOKIES_ENGINE:
         session.save()  # a flushed session has no key until saved; the row needs it to kill the session
     row = AuthSession.objects.create(
@@ -159,7 +161,28 @@ def _start_jwt(request: HttpRequest, user: Any) -> SignIn:
     return SignIn(row, _issue(refresh))
 
 
+def _privilege_mark(user: Any) -> str:
+    return "".join("1" if getattr(user, flag, False) else "0" for flag in ("is_active", "is_staff", "is_superuser"))
+
+
+def rotate_on_privilege_change(request: HttpRequest, user: Any) -> None:
+    """Give a session a new key when its user gained or lost privileges since the key was issued.
+
+    OWASP's session cheat sheet: regenerate the id on any privilege change, so
+    an id captured while the user was unprivileged is worth nothing after.
+    """
+    session = request.session
+    mark = _privilege_mark(user)
+    if session.get(SESSION_PRIVILEGE_KEY) == mark:
+        return
+    if SESSION_PRIVILEGE_KEY in session:
+        session.cycle_key()
+        logger.info("dualauth: privileges of user %s changed; session key rotated", user.pk)
+    session[SESSION_PRIVILEGE_KEY] = mark
+
+
 def _started(row: AuthSession, request: HttpRequest | None) -> None:
+    logger.info("dualauth: %s sign-in %s started for user %s from %s", row.kind, row.pk, row.user_id, row.ip)
     get_store().changed(row.pk)
     limit = dualauth_settings.MAX_SESSIONS_PER_USER
     if limit:
@@ -247,7 +270,8 @@ def _blacklist(jti: str, user_id: Any, expires_at: datetime) -> bool:
     try:
         with transaction.atomic():
             outstanding, _ = OutstandingToken.objects.get_or_create(
-                jti=jti, defaults={"user_id": user_id, "token": "", "expires_at": expires_at}
+                jti=jti,
+                defaults={"user_id": user_id, "token": "", "expires_at": expires_at},
             )
             _, created = BlacklistedToken.objects.get_or_create(token=outstanding)
     except IntegrityError:  # a concurrent call inserted the same row first
@@ -426,8 +450,22 @@ def revoke(target: AuthSession | uuid.UUID | str, reason: str, *, delete_session
     else:
         _blacklist(row.refresh_jti, row.user_id, row.expires_at)
     get_store().changed(row.pk)
+    logger.info("dualauth: sign-in %s of user %s revoked (%s)", row.pk, row.user_id, reason)
     signals.session_revoked.send(sender=AuthSession, auth_session=row, reason=reason)
     return True
+
+
+def user_changed(user: Any, *, password_set: bool, deactivated: bool, keep: uuid.UUID | None) -> int:
+    """React to a saved user: deactivation ends every sign-in, a new password all but ``keep``.
+
+    ``keep`` is the sign-in of the request that changed the password, when the
+    user changed it themselves; an administrator's change ends them all.
+    """
+    if deactivated:
+        return revoke_user(user, Reason.DEACTIVATED)
+    if password_set and dualauth_settings.REVOKE_ON_PASSWORD_CHANGE:
+        return revoke_user(user, Reason.PASSWORD_CHANGE, keep=keep)
+    return 0
 
 
 def revoke_own(user: Any, sid: Any, reason: str) -> uuid.UUID | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.contrib import auth
@@ -15,6 +16,7 @@ from rest_framework.views import APIView
 
 from . import credentials, services
 from .authentication import DualAuthentication, enforce_csrf
+from .client_info import client_ip
 from .conf import dualauth_settings
 from .cookies import clear_token_cookies, set_token_cookies
 from .errors import exception_handler
@@ -23,6 +25,8 @@ from .models import Kind, Reason
 from .parsers import JSONParser
 from .serializers import AuthSessionSerializer, LoginSerializer, RefreshSerializer, user_data
 from .throttling import LoginIPThrottle, LoginUsernameThrottle
+
+logger = logging.getLogger("dualauth")
 
 BAD_CREDENTIALS = "Unable to sign in with the given credentials."
 
@@ -54,13 +58,19 @@ class PublicAPIView(DualAuthAPIView):
 def _credential(request: Request) -> credentials.Credential:
     """``request.auth`` of a view behind ``DualAuthentication``."""
     credential = request.auth
-    assert isinstance(credential, credentials.Credential)
+    if not isinstance(credential, credentials.Credential):
+        raise exceptions.NotAuthenticated()
     return credential
 
 
+def _tokens(signin: services.SignIn) -> services.IssuedTokens:
+    if signin.tokens is None:
+        raise TypeError("a jwt sign-in without tokens")
+    return signin.tokens
+
+
 def _token_body(signin: services.SignIn, transport: str) -> dict[str, Any]:
-    tokens = signin.tokens
-    assert tokens is not None
+    tokens = _tokens(signin)
     body: dict[str, Any] = {
         "access_expires_at": tokens.access_expires_at,
         "refresh_expires_at": tokens.refresh_expires_at,
@@ -82,6 +92,7 @@ class LoginView(PublicAPIView):
             enforce_csrf(request)
         user = auth.authenticate(request._request, username=data["username"], password=data["password"])
         if user is None:
+            logger.info("dualauth: failed login from %s", client_ip(request._request))
             raise exceptions.AuthenticationFailed(BAD_CREDENTIALS, code="invalid_credentials")
         signin = services.sign_in(request._request, user, kind)
         credentials.forget(request._request)
@@ -90,8 +101,7 @@ class LoginView(PublicAPIView):
             body.update(_token_body(signin, transport))
         response = Response(body)
         if transport == credentials.COOKIE:
-            assert signin.tokens is not None
-            set_token_cookies(response, signin.tokens)
+            set_token_cookies(response, _tokens(signin))
             rotate_token(request._request)
         return response
 
@@ -105,9 +115,10 @@ class LogoutView(PublicAPIView):
             enforce_csrf(request)
         for sid in presented.sids:
             services.revoke(sid, Reason.LOGOUT)
+        response = Response(status=status.HTTP_204_NO_CONTENT)
         if presented.session_user:
             auth.logout(request._request)
-        response = Response(status=status.HTTP_204_NO_CONTENT)
+            response["Clear-Site-Data"] = '"cookies"'
         clear_token_cookies(response)
         return response
 
@@ -153,8 +164,7 @@ class TokenRefreshView(PublicAPIView):
             return response
         response = Response(_token_body(signin, transport))
         if transport == credentials.COOKIE:
-            assert signin.tokens is not None
-            set_token_cookies(response, signin.tokens)
+            set_token_cookies(response, _tokens(signin))
         return response
 
 

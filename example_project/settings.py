@@ -6,6 +6,7 @@ DATABASE_URL      sqlite:///path or postgres://user:pass@host:port/name   (defau
 REDIS_URL         redis://host:port/db; when set, the default cache is django-redis
 DJANGO_DEBUG      1 or 0                            (default: 1; cookies are Secure when 0)
 DJANGO_SECRET_KEY                                   (default: a key for local demos only)
+DJANGO_JWT_SIGNING_KEY                              (default: a key for local demos only)
 ALLOWED_HOSTS     comma-separated                   (default: localhost, 127.0.0.1)
 """
 
@@ -98,6 +99,8 @@ REST_FRAMEWORK = {
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=5),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=1),
+    # Its own key, not SECRET_KEY, so either can be rotated alone (check dualauth.W001).
+    "SIGNING_KEY": os.environ.get("DJANGO_JWT_SIGNING_KEY", "demo-only-jwt-signing-key-change-me-" + "0" * 32),
 }
 
 DUALAUTH = {

@@ -8,4 +8,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/auth/", include("dualauth.urls")),
     path("api/notes/", views.NoteList.as_view(), name="notes"),
+    path("api/account/password/", views.PasswordChange.as_view(), name="password-change"),
 ]

@@ -61,6 +61,34 @@ def _clean_cache() -> None:
     cache.clear()
 
 
+REDIS_TEST_URL = os.environ.get("DUALAUTH_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The machine's real Redis (database 15, emptied). Under CI=true a missing Redis fails, never skips."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis is required under CI=true and is unreachable at {REDIS_TEST_URL}: {exc}")
+        pytest.skip(f"Redis unreachable at {REDIS_TEST_URL}: {exc}")
+    client.flushdb()
+    yield REDIS_TEST_URL
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def redis_cache(settings: Any, redis_url: str) -> str:
+    """Make the default cache django-redis on the real Redis."""
+    settings.CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_url}}
+    return redis_url
+
+
 @pytest.fixture
 def make_user(django_user_model: Any) -> Any:
     def make(username: str = "alice", password: str | None = None, **extra: Any) -> Any:
@@ -133,11 +161,15 @@ class SignInClient:
     def get(self, path: str, **extra: Any) -> Any:
         return self.client.get(path, **{**self._headers("get"), **extra})
 
+    def send(self, method: str, path: str, data: Any = None, **extra: Any) -> Any:
+        """Any unsafe method, with the credential and (for cookie flavours) the CSRF token."""
+        return getattr(self.client, method)(path, data, format="json", **{**self._headers(method), **extra})
+
     def post(self, path: str, data: Any = None, **extra: Any) -> Any:
-        return self.client.post(path, data, format="json", **{**self._headers("post"), **extra})
+        return self.send("post", path, data, **extra)
 
     def delete(self, path: str, **extra: Any) -> Any:
-        return self.client.delete(path, **{**self._headers("delete"), **extra})
+        return self.send("delete", path, **extra)
 
 
 @pytest.fixture

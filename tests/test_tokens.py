@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from datetime import timedelta
 from typing import Any
 
-import jwt
 import pytest
 
 from dualauth.models import AuthSession
@@ -53,44 +50,6 @@ def test_expired_access_token_is_refused(alice: Any, use_mode: Any, settings: An
     client = SignInClient("header")
     client.login("alice")
     assert client.get("/api/auth/me/").status_code == 401
-
-
-def _forge(payload: dict, key: str, algorithm: str = "HS256", headers: dict | None = None) -> str:
-    return jwt.encode(payload, key, algorithm=algorithm, headers=headers)
-
-
-def test_a_token_signed_with_another_key_is_refused(header_client: SignInClient, settings: Any) -> None:
-    claims = dict(AccessToken(header_client.access).payload)  # type: ignore[arg-type]
-    forged = _forge(claims, "not-the-server-key-but-long-enough-0123456789")
-    header_client.access = forged
-    assert header_client.get("/api/auth/me/").status_code == 401
-
-
-def test_alg_none_is_refused(header_client: SignInClient) -> None:
-    claims = dict(AccessToken(header_client.access).payload)  # type: ignore[arg-type]
-    for alg in ("none", "None", "NONE", "nOnE"):
-        header_client.access = f"{_b64({'alg': alg, 'typ': 'JWT'})}.{_b64(claims)}."
-        assert header_client.get("/api/auth/me/").status_code == 401
-
-
-def _b64(obj: dict) -> str:
-    return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
-
-
-def test_a_token_without_sid_is_refused(header_client: SignInClient, settings: Any) -> None:
-    claims = dict(AccessToken(header_client.access).payload)  # type: ignore[arg-type]
-    del claims["sid"]
-    header_client.access = _forge(claims, settings.SECRET_KEY)
-    assert header_client.get("/api/auth/me/").status_code == 401
-
-
-def test_a_token_whose_sid_belongs_to_another_user_is_refused(
-    header_client: SignInClient, bob: Any, settings: Any
-) -> None:
-    claims = dict(AccessToken(header_client.access).payload)  # type: ignore[arg-type]
-    claims["user_id"] = str(bob.pk)
-    header_client.access = _forge(claims, settings.SECRET_KEY)
-    assert header_client.get("/api/auth/me/").status_code == 401
 
 
 def test_legacy_tokens_are_adopted_only_when_enabled(alice: Any, use_mode: Any) -> None:

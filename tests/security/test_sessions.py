@@ -1,0 +1,123 @@
+"""Session management (ASVS 5.0 V7, OWASP Session Management Cheat Sheet) for session-kind sign-ins."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.test import Client
+
+from dualauth.models import AuthSession
+
+from ..conftest import SignInClient
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def browser(alice: Any, use_mode: Any) -> SignInClient:
+    use_mode("session")
+    return SignInClient("session")
+
+
+def _planted_session() -> str:
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store["theme"] = "dark"
+    store.create()
+    return store.session_key  # type: ignore[no-any-return]
+
+
+def test_new_session_token_on_authentication_and_the_old_one_ends(browser: SignInClient) -> None:
+    """ASVS 5.0 V7.2.4 (session fixation, CWE-384): login issues a new id and destroys the one presented."""
+    planted = _planted_session()
+    browser.csrf()
+    browser.client.cookies["sessionid"] = planted
+    browser.login("alice")
+    assert browser.client.cookies["sessionid"].value != planted
+    assert not Session.objects.filter(session_key=planted).exists()
+    attacker = Client()
+    attacker.cookies["sessionid"] = planted
+    assert b"Not signed in" in attacker.get("/").content
+
+
+def test_re_authentication_also_rotates_the_key(browser: SignInClient) -> None:
+    """ASVS 5.0 V7.2.4: "including re-authentication" — the same user signing in again gets a new id."""
+    browser.login("alice")
+    first = browser.client.cookies["sessionid"].value
+    browser.login("alice")
+    assert browser.client.cookies["sessionid"].value != first
+    assert not Session.objects.filter(session_key=first).exists()
+
+
+def test_key_rotates_when_privileges_change(browser: SignInClient, alice: Any) -> None:
+    """OWASP Session Management Cheat Sheet, "Renew the Session ID After Any Privilege Level Change"."""
+    browser.login("alice")
+    before = browser.client.cookies["sessionid"].value
+    alice.is_staff = True
+    alice.save()
+    assert browser.get("/api/auth/me/").status_code == 200
+    after = browser.client.cookies["sessionid"].value
+    assert after != before
+    assert not Session.objects.filter(session_key=before).exists()
+    assert AuthSession.objects.get(pk=browser.session_id).session_key == after
+    assert browser.get("/api/auth/me/").status_code == 200
+    assert browser.client.cookies["sessionid"].value == after  # once per change, not per request
+
+
+def test_no_session_is_stored_for_anonymous_requests(alice: Any, use_mode: Any) -> None:
+    """ASVS 5.0 V7.2.2 (and Django CVE-2015-5143/5963, empty sessions as DoS): no token for anonymous visitors."""
+    use_mode("hybrid")
+    visitor = SignInClient("session")
+    visitor.get("/")
+    visitor.get("/api/auth/me/")
+    visitor.csrf()
+    visitor.login("alice", "wrong")
+    visitor.post("/api/auth/logout/")
+    assert Session.objects.count() == 0
+    assert "sessionid" not in visitor.client.cookies or visitor.client.cookies["sessionid"].value == ""
+
+
+def test_a_session_id_the_server_never_issued_is_not_adopted(browser: SignInClient) -> None:
+    """ASVS 5.0 V7.2.1: only ids the server issued are honoured; a made-up one creates nothing."""
+    browser.client.cookies["sessionid"] = "x" * 32
+    assert b"Not signed in" in browser.get("/").content
+    assert browser.get("/api/auth/me/").status_code == 401
+    assert Session.objects.count() == 0
+    assert not AuthSession.objects.exists()
+
+
+def test_session_ids_have_enough_entropy(browser: SignInClient) -> None:
+    """ASVS 5.0 V7.2.3: reference tokens from a CSPRNG with at least 128 bits (32 of [a-z0-9] is ~165)."""
+    browser.login("alice")
+    key = browser.client.cookies["sessionid"].value
+    assert len(key) >= 32
+    assert set(key) <= set("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def test_logout_ends_the_session_on_the_server(browser: SignInClient) -> None:
+    """ASVS 5.0 V7.4.1: logout invalidates the session server-side; a replayed cookie is worthless."""
+    browser.login("alice")
+    key = browser.client.cookies["sessionid"].value
+    response = browser.post("/api/auth/logout/")
+    assert response.status_code == 204
+    assert not Session.objects.filter(session_key=key).exists()
+    replay = Client()
+    replay.cookies["sessionid"] = key
+    assert b"Not signed in" in replay.get("/").content
+
+
+def test_session_logout_sends_clear_site_data(browser: SignInClient) -> None:
+    """ASVS 5.0 V14.3.1: Clear-Site-Data at logout, so the browser drops what the session left behind."""
+    browser.login("alice")
+    assert browser.post("/api/auth/logout/")["Clear-Site-Data"] == '"cookies"'
+
+
+def test_token_logout_does_not_send_clear_site_data(alice: Any, use_mode: Any) -> None:
+    """A bearer client has nothing in the browser to clear; other tabs' cookies are left alone."""
+    use_mode("jwt")
+    client = SignInClient("header")
+    client.login("alice")
+    assert "Clear-Site-Data" not in client.post("/api/auth/logout/")
