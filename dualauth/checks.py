@@ -51,7 +51,7 @@ MAX_LEEWAY_SECONDS = 60
 OPTIONAL_SECONDS = ("SESSION_IDLE_TIMEOUT", "SESSION_ABSOLUTE_TIMEOUT", "MAX_SESSIONS_PER_USER")
 SECONDS = ("ACTIVITY_UPDATE_INTERVAL", "TRUSTED_PROXY_COUNT", "REFRESH_REUSE_GRACE", "REVOKED_RETENTION")
 POSITIVE = ("MAX_TOKEN_LENGTH",)
-BOOLEANS = ("CHECK_REVOCATION", "REVOKE_ON_PASSWORD_CHANGE", "ADOPT_LEGACY_TOKENS")
+BOOLEANS = ("CHECK_REVOCATION", "REVOKE_ON_PASSWORD_CHANGE", "ADOPT_LEGACY_TOKENS", "CLEAR_SITE_DATA_ON_LOGOUT")
 NAMES = ("ACCESS_COOKIE", "REFRESH_COOKIE", "REDIS_CACHE_ALIAS")
 IMPORTABLE = ("USER_SERIALIZER", "TOKEN_CLAIMS_HOOK")
 DJANGO_REDIS_BACKEND = "django_redis.cache.RedisCache"
@@ -176,9 +176,9 @@ def _middleware_errors() -> list[CheckMessage]:
 def _prefix_errors() -> list[CheckMessage]:
     s = dualauth_settings
     errors: list[CheckMessage] = []
-    if isinstance(s.ACCESS_COOKIE, str) and s.ACCESS_COOKIE.startswith("__Host-") and s.COOKIE_DOMAIN:
+    if isinstance(s.ACCESS_COOKIE, str) and s.ACCESS_COOKIE.lower().startswith("__host-") and s.COOKIE_DOMAIN:
         errors.append(_error("E016"))
-    if isinstance(s.REFRESH_COOKIE, str) and s.REFRESH_COOKIE.startswith("__Host-"):
+    if isinstance(s.REFRESH_COOKIE, str) and s.REFRESH_COOKIE.lower().startswith("__host-"):
         errors.append(_error("E017"))
     return errors
 
@@ -204,6 +204,6 @@ def check_deployment(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
             warnings.append(_error("W005", leeway=leeway, limit=MAX_LEEWAY_SECONDS))
         if s.CHECK_REVOCATION is False:
             warnings.append(_error("W004"))
-    if s.COOKIE_SECURE is False and not settings.DEBUG:
-        warnings.append(_error("W003"))
+        if s.COOKIE_SECURE is False and not settings.DEBUG and "cookie" in s.JWT_TRANSPORTS:
+            warnings.append(_error("W003"))
     return warnings

@@ -36,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "REFRESH_REUSE_GRACE": 0,
     "ADOPT_LEGACY_TOKENS": False,
     "REVOKED_RETENTION": 30 * 24 * 3600,
+    "CLEAR_SITE_DATA_ON_LOGOUT": True,
     "USER_SERIALIZER": "dualauth.serializers.UserSerializer",
     "TOKEN_CLAIMS_HOOK": None,
     "MAX_TOKEN_LENGTH": 4096,

@@ -26,7 +26,7 @@ PREFIXES = ("__Host-", "__Secure-")
 
 def _secure(name: str) -> bool:
     """Secure per ``COOKIE_SECURE``, and always for ``__Host-``/``__Secure-`` names, which browsers demand."""
-    return dualauth_settings.cookie_secure or name.startswith(PREFIXES)
+    return dualauth_settings.cookie_secure or name.lower().startswith(tuple(p.lower() for p in PREFIXES))
 
 
 def set_token_cookies(response: HttpResponse, tokens: IssuedTokens) -> None:

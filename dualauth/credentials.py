@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from . import services
 from .conf import dualauth_settings
 from .exceptions import SignInRefused
-from .models import Kind
+from .models import Kind, Reason
 from .tokens import jwt_settings, parse_sid, token_sid
 
 HEADER = "header"
@@ -89,9 +89,13 @@ def session_credential(request: HttpRequest) -> Credential | None:
         return cached  # type: ignore[return-value]
     credential = None
     if hasattr(request, "session"):
-        user = auth.get_user(request)
+        sid, user_id = request.session.get(services.SESSION_SID_KEY), request.session.get(auth.SESSION_KEY)
+        user = auth.get_user(request)  # flushes the session if its user no longer matches
         if user.is_authenticated:
             credential = _checked_session(request, user)
+        elif sid is not None and user_id is not None:
+            services.end_unloadable_session(request, sid, user_id)
+            credential = Credential(Kind.SESSION, SESSION, error=SignInRefused(services.ENDED, "session_ended"))
     request._dualauth_session = credential  # type: ignore[attr-defined]
     return credential
 
@@ -105,8 +109,11 @@ def _checked_session(request: HttpRequest, user: Any) -> Credential:
         if checked is None or checked.user_id != user.pk:
             request.session.flush()
             return Credential(Kind.SESSION, SESSION, error=SignInRefused(services.ENDED, "session_ended"))
+        if not services.session_privileges_current(request, user):
+            services.revoke(checked.sid, Reason.PRIVILEGE_CHANGE, delete_session=False)
+            request.session.flush()
+            return Credential(Kind.SESSION, SESSION, error=SignInRefused(services.ENDED, "session_ended"))
         state = checked
-        services.rotate_on_privilege_change(request, user)
         services.touch(state, request)
     return Credential(Kind.SESSION, SESSION, user, state.sid)
 

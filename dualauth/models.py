@@ -22,6 +22,8 @@ class Reason(models.TextChoices):
     PASSWORD_CHANGE = "password_change", _("Password changed")
     REFRESH_REUSE = "refresh_reuse", _("Refresh token re-used")
     DEACTIVATED = "deactivated", _("User deactivated")
+    PRIVILEGE_CHANGE = "privilege_change", _("Privileges changed")
+    INVALIDATED = "invalidated", _("Session no longer valid for its user")
     SUPERSEDED = "superseded", _("Replaced by a new sign-in")
     LIMIT = "limit", _("Too many sign-ins")
 

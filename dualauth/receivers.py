@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out
-from django.db.models.signals import post_init, post_save
+from django.db.models.signals import class_prepared, post_init, post_save
 from django.dispatch import receiver
 
 from . import services
-from .credentials import current_sid_of
+from .credentials import current_request, current_sid_of
 from .middleware import INITIAL_SESSION_KEY_ATTR
 from .models import Reason
 
@@ -23,34 +24,74 @@ def start_session(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     services.record_session_login(request, user, getattr(request, INITIAL_SESSION_KEY_ATTR, None))
 
 
-def _remember_is_active(sender: Any, instance: Any, **kwargs: Any) -> None:
-    instance._dualauth_was_active = instance.__dict__.get("is_active")
+WATCHED = ("password", "is_active", "is_staff", "is_superuser")
 
 
-def _react_to_user_save(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
-    """A password set (``set_password`` + ``save``, any path) or a deactivation ends sign-ins.
+def _remember(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """Note the fields a save is compared against. ``__dict__`` only: a deferred field stays unknown, unqueried."""
+    instance._dualauth_loaded = {field: instance.__dict__.get(field) for field in WATCHED}
 
-    Django keeps the raw password in ``_password`` from ``set_password()``
-    until the save completes; a hash upgrade on login does not set it.
+
+def _react_to_user_save(sender: Any, instance: Any, created: bool, update_fields: Any = None, **kwargs: Any) -> None:
+    """A new password, a deactivation or a privilege change, saved by any path, ends sign-ins.
+
+    A password counts as set when ``set_password()`` left the raw value in
+    ``_password`` (Django clears it after the save), or when the stored hash
+    changed, unless that is Django's hash upgrade on login, which saves only
+    ``password`` with ``_password`` already cleared. An unknown (deferred)
+    ``is_active`` counts as active: revoking twice is harmless, missing once is not.
     """
-    was_active = getattr(instance, "_dualauth_was_active", None)
-    is_active = instance.__dict__.get("is_active")
-    instance._dualauth_was_active = is_active
+    before = getattr(instance, "_dualauth_loaded", {})
+    _remember(sender, instance)
+    after = instance._dualauth_loaded
     if created:
         return
-    password_set = getattr(instance, "_password", None) is not None
-    deactivated = was_active is True and is_active is False
-    if password_set or deactivated:
+
+    def saved(field: str) -> bool:
+        return update_fields is None or field in update_fields
+
+    raw_password_set = getattr(instance, "_password", None) is not None
+    hash_changed = before.get("password") is not None and after["password"] != before["password"]
+    rehash = update_fields is not None and set(update_fields) == {"password"} and not raw_password_set
+    password_set = saved("password") and (raw_password_set or (hash_changed and not rehash))
+    deactivated = saved("is_active") and before.get("is_active") is not False and after["is_active"] is False
+    privileges_changed = any(
+        saved(flag) and before.get(flag) is not None and after[flag] != before[flag]
+        for flag in ("is_staff", "is_superuser")
+    )
+    if password_set or deactivated or privileges_changed:
         services.user_changed(
-            instance, password_set=password_set, deactivated=deactivated, keep=current_sid_of(instance)
+            instance,
+            password_set=password_set,
+            deactivated=deactivated,
+            privileges_changed=privileges_changed,
+            keep=current_sid_of(instance),
+            request=current_request.get(),
         )
 
 
+def _watch(model: Any) -> None:
+    label = model._meta.label_lower
+    post_init.connect(_remember, sender=model, dispatch_uid=f"dualauth.receivers.remember.{label}")
+    post_save.connect(_react_to_user_save, sender=model, dispatch_uid=f"dualauth.receivers.react.{label}")
+
+
+def _watch_if_user_model(sender: Any, **kwargs: Any) -> None:
+    if issubclass(sender, get_user_model()):
+        _watch(sender)
+
+
 def connect_user_model() -> None:
-    """Watch saves of ``AUTH_USER_MODEL``; called from ``AppConfig.ready()``."""
+    """Watch ``AUTH_USER_MODEL`` and its proxies and subclasses, including ones defined later.
+
+    Connected per model rather than for every model, so saving anything else costs nothing.
+    Called from ``AppConfig.ready()``.
+    """
     user_model = get_user_model()
-    post_init.connect(_remember_is_active, sender=user_model, dispatch_uid="dualauth.receivers.remember_is_active")
-    post_save.connect(_react_to_user_save, sender=user_model, dispatch_uid="dualauth.receivers.react_to_user_save")
+    for model in apps.get_models():
+        if issubclass(model, user_model):
+            _watch(model)
+    class_prepared.connect(_watch_if_user_model, dispatch_uid="dualauth.receivers.watch_new_user_models")
 
 
 @receiver(user_logged_out, dispatch_uid="dualauth.receivers.end_session")

@@ -161,24 +161,34 @@ def _start_jwt(request: HttpRequest, user: Any) -> SignIn:
     return SignIn(row, _issue(refresh))
 
 
+PRIVILEGE_FLAGS = ("is_active", "is_staff", "is_superuser")
+
+
 def _privilege_mark(user: Any) -> str:
-    return "".join("1" if getattr(user, flag, False) else "0" for flag in ("is_active", "is_staff", "is_superuser"))
+    return "".join("1" if getattr(user, flag, False) else "0" for flag in PRIVILEGE_FLAGS)
 
 
-def rotate_on_privilege_change(request: HttpRequest, user: Any) -> None:
-    """Give a session a new key when its user gained or lost privileges since the key was issued.
+def session_privileges_current(request: HttpRequest, user: Any) -> bool:
+    """Whether the session's user has the privileges it had when the session started.
 
-    OWASP's session cheat sheet: regenerate the id on any privilege change, so
-    an id captured while the user was unprivileged is worth nothing after.
+    Saves of the user revoke on the spot (``user_changed``); this catches the
+    paths that send no signal, such as ``QuerySet.update(is_staff=True)``.
     """
     session = request.session
-    mark = _privilege_mark(user)
-    if session.get(SESSION_PRIVILEGE_KEY) == mark:
-        return
-    if SESSION_PRIVILEGE_KEY in session:
-        session.cycle_key()
-        logger.info("dualauth: privileges of user %s changed; session key rotated", user.pk)
-    session[SESSION_PRIVILEGE_KEY] = mark
+    mark = session.get(SESSION_PRIVILEGE_KEY)
+    if mark is None:  # a session from before marks existed
+        session[SESSION_PRIVILEGE_KEY] = _privilege_mark(user)
+        return True
+    return mark == _privilege_mark(user)  # type: ignore[no-any-return]
+
+
+def _renew_session(request: HttpRequest, user: Any, sid: uuid.UUID) -> None:
+    """A new key for the session making the current request, which keeps its sign-in."""
+    session = request.session
+    session.cycle_key()
+    session[SESSION_PRIVILEGE_KEY] = _privilege_mark(user)
+    AuthSession.objects.filter(pk=sid).update(session_key=_trackable_session_key(request))
+    get_store().changed(sid)
 
 
 def _started(row: AuthSession, request: HttpRequest | None) -> None:
@@ -345,7 +355,7 @@ def _adopt_legacy_refresh(token: Any, request: HttpRequest) -> SignIn:
     return _start_jwt(request, user)
 
 
-def _user_by_claim(value: Any) -> Any:
+def _user_by_claim(value: Any, *, active_only: bool = True) -> Any:
     if value is None:
         return None
     user_model = get_user_model()
@@ -353,7 +363,7 @@ def _user_by_claim(value: Any) -> Any:
         user = user_model._default_manager.get(**{jwt_settings().USER_ID_FIELD: value})
     except (user_model.DoesNotExist, ValueError, TypeError):
         return None
-    return user if user.is_active else None
+    return user if user.is_active or not active_only else None
 
 
 # Checking a sign-in (the hot path) ----------------------------------------
@@ -398,9 +408,13 @@ def check_access_token(raw: Any) -> CheckedToken:
         state = check(sid, Kind.JWT)
         if state is None:
             raise SignInRefused(ENDED, "session_ended")
-    user = _user_by_claim(token.get(jwt_settings().USER_ID_CLAIM))
+    user = _user_by_claim(token.get(jwt_settings().USER_ID_CLAIM), active_only=False)
     if user is None or (state is not None and user.pk != state.user_id):
         raise SignInRefused(INVALID_TOKEN, "token_not_valid")
+    if not user.is_active:
+        if state is not None:  # deactivated by a path no signal saw: end it for good
+            revoke(state.sid, Reason.DEACTIVATED)
+        raise SignInRefused(ENDED, "session_ended")
     return CheckedToken(user, sid, state)
 
 
@@ -455,17 +469,51 @@ def revoke(target: AuthSession | uuid.UUID | str, reason: str, *, delete_session
     return True
 
 
-def user_changed(user: Any, *, password_set: bool, deactivated: bool, keep: uuid.UUID | None) -> int:
-    """React to a saved user: deactivation ends every sign-in, a new password all but ``keep``.
+def user_changed(
+    user: Any,
+    *,
+    password_set: bool = False,
+    deactivated: bool = False,
+    privileges_changed: bool = False,
+    keep: uuid.UUID | None = None,
+    request: HttpRequest | None = None,
+) -> int:
+    """React to a saved user; return how many sign-ins ended.
 
-    ``keep`` is the sign-in of the request that changed the password, when the
-    user changed it themselves; an administrator's change ends them all.
+    Deactivation ends every sign-in. A new password (``REVOKE_ON_PASSWORD_CHANGE``)
+    or a privilege change (``is_staff``, ``is_superuser``) ends all but ``keep``:
+    the sign-in of ``request``, when the user made the change themselves. A
+    kept session gets a new key (OWASP: renew the id on a privilege change), so
+    an id copied before the change is worth nothing after it.
     """
     if deactivated:
         return revoke_user(user, Reason.DEACTIVATED)
+    ended = 0
+    if privileges_changed:
+        ended += revoke_user(user, Reason.PRIVILEGE_CHANGE, keep=keep)
     if password_set and dualauth_settings.REVOKE_ON_PASSWORD_CHANGE:
-        return revoke_user(user, Reason.PASSWORD_CHANGE, keep=keep)
-    return 0
+        ended += revoke_user(user, Reason.PASSWORD_CHANGE, keep=keep)
+    session = getattr(request, "session", None)
+    if (
+        (password_set or privileges_changed)
+        and keep
+        and session is not None
+        and parse_sid(session.get(SESSION_SID_KEY)) == keep
+    ):
+        _renew_session(request, user, keep)  # type: ignore[arg-type]
+    return ended
+
+
+def end_unloadable_session(request: HttpRequest, sid: Any, user_id: Any) -> None:
+    """Revoke the sign-in of a session whose user Django no longer loads.
+
+    ``get_user()`` turns such a session anonymous (user inactive, deleted, or
+    its password hash changed); without this its sign-in would look active,
+    and come back if the user were reactivated.
+    """
+    user_model = get_user_model()
+    active = user_model._default_manager.filter(pk=user_id).values_list("is_active", flat=True).first()
+    revoke(sid, Reason.DEACTIVATED if active is False else Reason.INVALIDATED, delete_session=False)
 
 
 def revoke_own(user: Any, sid: Any, reason: str) -> uuid.UUID | None:

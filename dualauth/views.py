@@ -118,7 +118,8 @@ class LogoutView(PublicAPIView):
         response = Response(status=status.HTTP_204_NO_CONTENT)
         if presented.session_user:
             auth.logout(request._request)
-            response["Clear-Site-Data"] = '"cookies"'
+            if dualauth_settings.CLEAR_SITE_DATA_ON_LOGOUT:
+                response["Clear-Site-Data"] = '"cookies"'
         clear_token_cookies(response)
         return response
 

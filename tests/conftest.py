@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
 FLAVOURS = [
@@ -26,6 +28,12 @@ FLAVOURS = [
 JWT_FLAVOURS = [pair for pair in FLAVOURS if pair[1] != "session"]
 FLAVOUR_IDS = [f"{mode}-{flavour}" for mode, flavour in FLAVOURS]
 JWT_FLAVOUR_IDS = [f"{mode}-{flavour}" for mode, flavour in JWT_FLAVOURS]
+
+for _name, _examples in (("ci", 60), ("long", 2000)):
+    hypothesis_settings.register_profile(
+        _name, max_examples=_examples, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
 

@@ -33,7 +33,7 @@ def test_seed_demo_creates_the_demo_users_and_can_run_twice() -> None:
 
 @pytest.mark.django_db
 def test_migrations_are_up_to_date() -> None:
-    call_command("makemigrations", "--check", "--dry-run", stdout=StringIO())
+    call_command("makemigrations", "dualauth", "notes", "--check", "--dry-run", stdout=StringIO())
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import User
 from django.test import Client
 
 from dualauth.models import AuthSession
@@ -14,6 +16,12 @@ from ..conftest import SignInClient
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "/api/account/password/"
+
+
+class ProxyUser(User):
+    class Meta:
+        proxy = True
+        app_label = "auth"
 
 
 def _everywhere(use_mode: Any) -> list[SignInClient]:
@@ -78,6 +86,74 @@ def test_a_password_changed_by_the_user_keeps_only_that_sign_in(alice: Any, use_
             assert _refused(client)
 
 
+def _assign_hash(user: Any) -> None:
+    user.password = make_password("assigned-directly")
+    user.save()
+
+
+def _unusable(user: Any) -> None:
+    user.set_unusable_password()
+    user.save()
+
+
+def _through_a_proxy(user: Any) -> None:
+    proxied = ProxyUser.objects.get(pk=user.pk)
+    proxied.set_password("through-a-proxy-model")
+    proxied.save()
+
+
+def _loaded_with_only(user: Any) -> None:
+    partial = type(user).objects.only("username").get(pk=user.pk)
+    partial.set_password("loaded-partially")
+    partial.save()
+
+
+@pytest.mark.parametrize("change", [_assign_hash, _unusable, _through_a_proxy, _loaded_with_only])
+def test_a_password_set_by_any_model_path_ends_every_sign_in(alice: Any, use_mode: Any, change: Any) -> None:
+    """ASVS 5.0 V7.4.3: the hash assigned directly, made unusable, or saved through a proxy model."""
+    clients = _everywhere(use_mode)
+    change(alice)
+    assert all(_refused(c) for c in clients)
+
+
+def test_set_password_not_saved_ends_nothing(alice: Any, use_mode: Any) -> None:
+    """A save that does not write the password (update_fields without it) changed no password."""
+    clients = _everywhere(use_mode)
+    alice.set_password("never-written")
+    alice.save(update_fields=["first_name"])
+    assert [c.get("/api/auth/me/").status_code for c in clients] == [200, 200, 200]
+
+
+@pytest.mark.parametrize("how", ["only", "queryset_update"])
+def test_a_deactivation_stays_revoked_after_reactivation(alice: Any, use_mode: Any, how: str) -> None:
+    """ASVS 5.0 V7.4.2: deactivation terminates the sign-ins; reactivating the user does not revive them."""
+    clients = _everywhere(use_mode)
+    user_model = type(alice)
+    if how == "only":
+        partial = user_model.objects.only("username").get(pk=alice.pk)
+        partial.is_active = False
+        partial.save()
+    else:
+        user_model.objects.filter(pk=alice.pk).update(is_active=False)
+        # Noticed on each credential's next request (no refresh needed) and ended for good.
+        assert [c.get("/api/auth/me/").status_code for c in clients] == [401, 401, 401]
+    user_model.objects.filter(pk=alice.pk).update(is_active=True)
+    assert all(_refused(c) for c in clients)
+
+
+def test_the_admin_disabling_password_login_ends_every_sign_in(alice: Any, make_user: Any, use_mode: Any) -> None:
+    """ASVS 5.0 V7.4.3: the admin's "disable password-based authentication" is a password change too."""
+    clients = _everywhere(use_mode)
+    make_user("admin", is_staff=True, is_superuser=True)
+    admin = Client()
+    admin.post("/admin/login/", {"username": "admin", "password": "admin"})
+    # The field is "usable_password" on Django 5.2 and "set_usable_password" from 6.0.
+    form = {"usable_password": "false", "set_usable_password": "false", "unset-password": "1"}
+    response = admin.post(f"/admin/auth/user/{alice.pk}/password/", form)
+    assert response.status_code == 302
+    assert all(_refused(c) for c in clients)
+
+
 def test_a_password_changed_by_an_admin_ends_every_sign_in(alice: Any, make_user: Any, use_mode: Any) -> None:
     """ASVS 5.0 V7.4.3/V7.4.5: an administrator resetting alice's password ends all of alice's sign-ins."""
     clients = _everywhere(use_mode)
@@ -86,7 +162,12 @@ def test_a_password_changed_by_an_admin_ends_every_sign_in(alice: Any, make_user
     admin.post("/admin/login/", {"username": "admin", "password": "admin"})
     response = admin.post(
         f"/admin/auth/user/{alice.pk}/password/",
-        {"password1": "Another-Strong-Pass-123", "password2": "Another-Strong-Pass-123", "usable_password": "true"},
+        {
+            "password1": "Another-Strong-Pass-123",
+            "password2": "Another-Strong-Pass-123",
+            "usable_password": "true",
+            "set_usable_password": "true",
+        },
     )
     assert response.status_code == 302
     assert all(_refused(c) for c in clients)

@@ -58,6 +58,8 @@ def test_host_and_secure_prefixes_are_supported(alice: Any, use_mode: Any, setti
     access, refresh = response.cookies["__Host-access"], response.cookies["__Secure-refresh"]
     assert (access["path"], access["domain"], access["secure"]) == ("/", "", True)
     assert (refresh["path"], refresh["secure"]) == ("/api/auth/", True)
+    lower = _cookie_login(use_mode, ACCESS_COOKIE="__host-access")  # RFC 6265bis matches prefixes in any case
+    assert lower.cookies["__host-access"]["secure"] is True
 
 
 def test_prefixes_that_browsers_would_refuse_are_check_errors(settings: Any) -> None:

@@ -52,23 +52,65 @@ def test_re_authentication_also_rotates_the_key(browser: SignInClient) -> None:
     assert not Session.objects.filter(session_key=first).exists()
 
 
-def test_key_rotates_when_privileges_change(browser: SignInClient, alice: Any) -> None:
-    """OWASP Session Management Cheat Sheet, "Renew the Session ID After Any Privilege Level Change"."""
+def _copy_of(client: SignInClient) -> Client:
+    thief = Client()
+    thief.cookies["sessionid"] = client.client.cookies["sessionid"].value
+    return thief
+
+
+def test_a_privilege_change_makes_a_copied_session_id_worthless(browser: SignInClient, alice: Any) -> None:
+    """OWASP Session Management Cheat Sheet, "Renew the Session ID After Any Privilege Level Change".
+
+    The id is dead when the change is saved, not when the cookie is next seen:
+    a thief who presents a copied id first must not inherit the new rights.
+    """
     browser.login("alice")
-    before = browser.client.cookies["sessionid"].value
+    thief = _copy_of(browser)
     alice.is_staff = True
     alice.save()
-    assert browser.get("/api/auth/me/").status_code == 200
+    assert b"Not signed in" in thief.get("/").content
+    assert browser.get("/api/auth/me/").status_code == 401  # the user signs in again, with a new id
+    assert AuthSession.objects.get(pk=browser.session_id).revoked_reason == "privilege_change"
+
+
+@pytest.mark.urls("tests.security.urls")
+def test_a_privilege_change_in_the_users_own_request_renews_that_session(browser: SignInClient) -> None:
+    """OWASP: renew the id on the privilege change; the request that made it keeps its sign-in under a new key."""
+    browser.login("alice")
+    other = SignInClient("session")
+    other.login("alice")
+    before = browser.client.cookies["sessionid"].value
+    thief = _copy_of(browser)
+    assert browser.post("/become-staff/").status_code == 204
     after = browser.client.cookies["sessionid"].value
     assert after != before
     assert not Session.objects.filter(session_key=before).exists()
-    assert AuthSession.objects.get(pk=browser.session_id).session_key == after
     assert browser.get("/api/auth/me/").status_code == 200
-    assert browser.client.cookies["sessionid"].value == after  # once per change, not per request
+    assert AuthSession.objects.get(pk=browser.session_id).session_key == after
+    assert b"Not signed in" in thief.get("/").content
+    assert other.get("/api/auth/me/").status_code == 401
+
+
+def test_a_privilege_change_no_signal_saw_is_caught_on_the_next_request(browser: SignInClient, alice: Any) -> None:
+    """QuerySet.update() sends no signal; the session's privilege mark still ends it, whoever comes first."""
+    browser.login("alice")
+    thief = _copy_of(browser)
+    type(alice).objects.filter(pk=alice.pk).update(is_superuser=True)
+    assert b"Not signed in" in thief.get("/").content
+    assert browser.get("/api/auth/me/").status_code == 401
+    assert AuthSession.objects.get(pk=browser.session_id).revoked_reason == "privilege_change"
+
+
+def test_saving_a_user_without_changes_ends_nothing(browser: SignInClient, alice: Any) -> None:
+    browser.login("alice")
+    alice.first_name = "Alice"
+    alice.save()
+    type(alice).objects.get(pk=alice.pk).save()
+    assert browser.get("/api/auth/me/").status_code == 200
 
 
 def test_no_session_is_stored_for_anonymous_requests(alice: Any, use_mode: Any) -> None:
-    """ASVS 5.0 V7.2.2 (and Django CVE-2015-5143/5963, empty sessions as DoS): no token for anonymous visitors."""
+    """Django CVE-2015-5143/CVE-2015-5963 (empty sessions as DoS): nothing is stored for anonymous visitors."""
     use_mode("hybrid")
     visitor = SignInClient("session")
     visitor.get("/")
@@ -90,7 +132,7 @@ def test_a_session_id_the_server_never_issued_is_not_adopted(browser: SignInClie
 
 
 def test_session_ids_have_enough_entropy(browser: SignInClient) -> None:
-    """ASVS 5.0 V7.2.3: reference tokens from a CSPRNG with at least 128 bits (32 of [a-z0-9] is ~165)."""
+    """ASVS 5.0 V7.2.3 (a guard on Django's keys, which dualauth relies on): at least 128 bits of CSPRNG."""
     browser.login("alice")
     key = browser.client.cookies["sessionid"].value
     assert len(key) >= 32
@@ -109,10 +151,15 @@ def test_logout_ends_the_session_on_the_server(browser: SignInClient) -> None:
     assert b"Not signed in" in replay.get("/").content
 
 
-def test_session_logout_sends_clear_site_data(browser: SignInClient) -> None:
+def test_session_logout_sends_clear_site_data(browser: SignInClient, settings: Any) -> None:
     """ASVS 5.0 V14.3.1: Clear-Site-Data at logout, so the browser drops what the session left behind."""
     browser.login("alice")
     assert browser.post("/api/auth/logout/")["Clear-Site-Data"] == '"cookies"'
+    browser.login("alice")
+    browser.client.cookies.pop("csrftoken")
+    browser.csrf()
+    settings.DUALAUTH = {**settings.DUALAUTH, "CLEAR_SITE_DATA_ON_LOGOUT": False}
+    assert "Clear-Site-Data" not in browser.post("/api/auth/logout/")
 
 
 def test_token_logout_does_not_send_clear_site_data(alice: Any, use_mode: Any) -> None:

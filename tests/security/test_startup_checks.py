@@ -41,6 +41,8 @@ def test_insecure_cookies_outside_debug(settings: Any) -> None:
     assert _ids(settings, COOKIE_SECURE=False) == ["dualauth.W003"]
     settings.DEBUG = True
     assert _ids(settings, COOKIE_SECURE=False) == []
+    settings.DEBUG = False
+    assert _ids(settings, COOKIE_SECURE=False, JWT_TRANSPORTS=["header"]) == []  # no token cookies at all
 
 
 def test_revocation_checks_off(settings: Any) -> None:
