@@ -141,35 +141,26 @@ def test_a_deactivation_stays_revoked_after_reactivation(alice: Any, use_mode: A
     assert all(_refused(c) for c in clients)
 
 
-def test_the_admin_disabling_password_login_ends_every_sign_in(alice: Any, make_user: Any, use_mode: Any) -> None:
-    """ASVS 5.0 V7.4.3: the admin's "disable password-based authentication" is a password change too."""
+# The admin's password form: "usable_password" on Django 5.2, "set_usable_password" from 6.0.
+NEW_PASSWORD_FORM = {
+    "password1": "Another-Strong-Pass-123",
+    "password2": "Another-Strong-Pass-123",
+    "usable_password": "true",
+    "set_usable_password": "true",
+}
+DISABLE_PASSWORD_FORM = {"usable_password": "false", "set_usable_password": "false", "unset-password": "1"}
+
+
+@pytest.mark.parametrize("form", [NEW_PASSWORD_FORM, DISABLE_PASSWORD_FORM], ids=["new-password", "disable-password"])
+def test_a_password_changed_by_an_admin_ends_every_sign_in(
+    alice: Any, make_user: Any, use_mode: Any, form: dict
+) -> None:
+    """ASVS 5.0 V7.4.3/V7.4.5: an administrator setting or disabling alice's password ends her sign-ins."""
     clients = _everywhere(use_mode)
     make_user("admin", is_staff=True, is_superuser=True)
     admin = Client()
     admin.post("/admin/login/", {"username": "admin", "password": "admin"})
-    # The field is "usable_password" on Django 5.2 and "set_usable_password" from 6.0.
-    form = {"usable_password": "false", "set_usable_password": "false", "unset-password": "1"}
-    response = admin.post(f"/admin/auth/user/{alice.pk}/password/", form)
-    assert response.status_code == 302
-    assert all(_refused(c) for c in clients)
-
-
-def test_a_password_changed_by_an_admin_ends_every_sign_in(alice: Any, make_user: Any, use_mode: Any) -> None:
-    """ASVS 5.0 V7.4.3/V7.4.5: an administrator resetting alice's password ends all of alice's sign-ins."""
-    clients = _everywhere(use_mode)
-    make_user("admin", is_staff=True, is_superuser=True)
-    admin = Client()
-    admin.post("/admin/login/", {"username": "admin", "password": "admin"})
-    response = admin.post(
-        f"/admin/auth/user/{alice.pk}/password/",
-        {
-            "password1": "Another-Strong-Pass-123",
-            "password2": "Another-Strong-Pass-123",
-            "usable_password": "true",
-            "set_usable_password": "true",
-        },
-    )
-    assert response.status_code == 302
+    assert admin.post(f"/admin/auth/user/{alice.pk}/password/", form).status_code == 302
     assert all(_refused(c) for c in clients)
     assert admin.get("/admin/").status_code == 200  # the admin's own sign-in is untouched
 
