@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import partial
+from importlib import import_module
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -16,6 +18,8 @@ from django.utils.functional import SimpleLazyObject
 from .credentials import current_request, request_credential
 
 INITIAL_SESSION_KEY_ATTR = "_dualauth_initial_session_key"
+# What any session engine's cookie is made of (Django's keys, signed-cookie values): printable ASCII.
+_PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
 
 def get_user(request: HttpRequest) -> Any:
@@ -48,9 +52,15 @@ class DualAuthMiddleware:
             raise ImproperlyConfigured(
                 "DualAuthMiddleware needs SessionMiddleware and AuthenticationMiddleware before it in MIDDLEWARE."
             )
+        key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        if key is not None and not _PRINTABLE_ASCII.fullmatch(key):
+            # No engine issues such a key, and some databases fail on it (PostgreSQL
+            # refuses NUL): a garbage cookie is no session, not a 500.
+            request.session = import_module(settings.SESSION_ENGINE).SessionStore()
+            key = None
         # The key the client came with: a login() that flushes the session to
         # switch users erases the old sid, and this still finds its sign-in.
-        setattr(request, INITIAL_SESSION_KEY_ATTR, request.COOKIES.get(settings.SESSION_COOKIE_NAME))
+        setattr(request, INITIAL_SESSION_KEY_ATTR, key)
         request.user = SimpleLazyObject(partial(get_user, request))  # type: ignore[assignment]
         request.auser = partial(aget_user, request)
         token = current_request.set(request)

@@ -118,6 +118,23 @@ def test_garbage_cookies_are_401_not_500(client: APIClient) -> None:
     _assert_json_error(client.get("/api/auth/me/"), 401)
 
 
+@pytest.mark.parametrize("value", ["abc\x00defghijkl", "\x00" * 40, "caf\xe9" * 10, "a b c d e f g h"])
+def test_session_cookies_no_engine_could_have_issued_are_no_session(alice: Any, use_mode: Any, value: str) -> None:
+    """Found by the fuzz tests on PostgreSQL, which refuses NUL in a query: such a cookie is no session."""
+    use_mode("hybrid")
+    cookie = f"sessionid={value}"
+    _assert_json_error(APIClient().get("/api/auth/me/", HTTP_COOKIE=cookie), 401)
+    assert b"Not signed in" in APIClient().get("/", HTTP_COOKIE=cookie).content
+    signer = SignInClient("session")
+    signer.csrf()
+    login = signer.post(
+        "/api/auth/login/",
+        {"username": "alice", "password": "alice"},
+        HTTP_COOKIE=f"{cookie}; csrftoken={signer.client.cookies['csrftoken'].value}",
+    )
+    assert login.status_code == 200
+
+
 def test_wrong_methods_are_405(client: APIClient) -> None:
     _assert_json_error(client.get(LOGIN), 405)
     _assert_json_error(client.put("/api/auth/logout/"), 405)
