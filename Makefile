@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 DEMO_PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-sqlite test-postgres lint audit clean
+.PHONY: install demo test test-sqlite test-postgres test-redis lint audit clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python >= 3.11 found; set PYTHON=..."; exit 1; }
@@ -25,13 +25,17 @@ demo: $(STAMP)
 	@echo "Serving on http://127.0.0.1:$(DEMO_PORT)/  (DUALAUTH_MODE=$${DUALAUTH_MODE:-hybrid})"
 	$(BIN)/python manage.py runserver 127.0.0.1:$(DEMO_PORT)
 
-test: test-sqlite test-postgres
+# The same suite three times: SQLite; PostgreSQL; PostgreSQL with the redis store and Redis sessions.
+test: test-sqlite test-postgres test-redis
 
 test-sqlite: $(STAMP)
 	$(BIN)/pytest --cov=dualauth --cov-report=term --cov-fail-under=90
 
 test-postgres: $(STAMP)
 	DUALAUTH_TEST_DB=postgres $(BIN)/pytest -q -p no:cacheprovider
+
+test-redis: $(STAMP)
+	DUALAUTH_TEST_DB=postgres DUALAUTH_TEST_STORE=redis $(BIN)/pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check dualauth tests example_project

@@ -28,7 +28,6 @@ MESSAGES = {
     "E013": "'dualauth.middleware.DualAuthMiddleware' must come after {needed} in MIDDLEWARE.",
     "E014": "DUALAUTH['COOKIE_SAMESITE'] is 'None', which browsers accept only with Secure cookies: "
     "set COOKIE_SECURE to True.",
-    "E015": "DUALAUTH['STORE'] is 'redis', which this version of dualauth does not have yet: use 'database'.",
     "E016": "DUALAUTH['ACCESS_COOKIE'] has the __Host- prefix, which browsers refuse with a Domain: "
     "unset COOKIE_DOMAIN.",
     "E017": "DUALAUTH['REFRESH_COOKIE'] has the __Host- prefix, which needs Path=/; the refresh cookie is "
@@ -86,8 +85,6 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         if backend != DJANGO_REDIS_BACKEND:
             problem = "not defined" if backend is None else f"{backend!r}, not {DJANGO_REDIS_BACKEND!r}"
             errors.append(_error("E005", alias=alias, problem=problem))
-        else:
-            errors.append(_error("E015"))
     if s.MODE in ("jwt", "hybrid") and not apps.is_installed("rest_framework_simplejwt.token_blacklist"):
         errors.append(_error("E006", mode=s.MODE))
     transports = s.JWT_TRANSPORTS

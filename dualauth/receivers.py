@@ -7,13 +7,13 @@ from typing import Any
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out
-from django.db.models.signals import class_prepared, post_init, post_save
+from django.db.models.signals import class_prepared, post_delete, post_init, post_save
 from django.dispatch import receiver
 
 from . import services
 from .credentials import current_request, current_sid_of
 from .middleware import INITIAL_SESSION_KEY_ATTR
-from .models import Reason
+from .models import AuthSession, Reason
 
 
 @receiver(user_logged_in, dispatch_uid="dualauth.receivers.start_session")
@@ -22,6 +22,12 @@ def start_session(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if kwargs.get("dualauth_kind") == "jwt" or request is None or not hasattr(request, "session"):
         return
     services.record_session_login(request, user, getattr(request, INITIAL_SESSION_KEY_ATTR, None))
+
+
+@receiver(post_delete, sender=AuthSession, dispatch_uid="dualauth.receivers.forget_deleted")
+def forget_deleted(sender: Any, instance: AuthSession, **kwargs: Any) -> None:
+    """A deleted sign-in (with its user, or by cleanup) leaves no cached state behind."""
+    services.forget(instance.pk)
 
 
 WATCHED = ("password", "is_active", "is_staff", "is_superuser")

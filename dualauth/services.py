@@ -33,7 +33,7 @@ from .client_info import client_ip, user_agent
 from .conf import dualauth_settings
 from .exceptions import SignInRefused
 from .models import AuthSession, Kind, Reason
-from .stores import SignInState, get_store
+from .stores import SignInState, get_store, hash_session_key
 from .tokens import SID_CLAIM, AccessToken, RefreshToken, decode, jwt_settings, parse_sid
 
 logger = logging.getLogger("dualauth")
@@ -422,8 +422,8 @@ def touch(state: SignInState, request: HttpRequest) -> None:
     """Record activity at most once per ``ACTIVITY_UPDATE_INTERVAL``; no write otherwise."""
     now = timezone.now()
     interval = timedelta(seconds=dualauth_settings.ACTIVITY_UPDATE_INTERVAL)
-    session_key = _trackable_session_key(request) if state.kind == Kind.SESSION else state.session_key
-    if now - state.last_seen_at < interval and session_key == state.session_key:
+    session_key = _trackable_session_key(request) if state.kind == Kind.SESSION else ""
+    if now - state.last_seen_at < interval and hash_session_key(session_key) == state.session_key_hash:
         return
     changes: dict[str, Any] = {"last_seen_at": now, "ip": client_ip(request), "user_agent": user_agent(request)}
     if state.kind == Kind.SESSION:
@@ -541,6 +541,11 @@ def revoke_user(user: Any, reason: str, *, keep: uuid.UUID | str | None = None, 
     if kind is not None:
         rows = rows.filter(kind=kind)
     return sum(revoke(sid, reason) for sid in list(rows.values_list("pk", flat=True)))
+
+
+def forget(sid: uuid.UUID) -> None:
+    """A row is gone (its user was deleted, or cleanup removed it): the store must stop answering for it."""
+    get_store().changed(sid)
 
 
 def _delete_django_session(session_key: str) -> None:

@@ -9,10 +9,12 @@ and behaviour tests are parametrized over it rather than copied per mode.
 from __future__ import annotations
 
 import os
+from importlib import import_module
 from typing import Any
 
 import pytest
-from django.core.cache import cache
+from django.conf import settings as django_settings
+from django.core.cache import cache, caches
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
@@ -35,20 +37,32 @@ for _name, _examples in (("ci", 60), ("long", 2000)):
     )
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+REDIS_TEST_URL = os.environ.get("DUALAUTH_TEST_REDIS", "redis://127.0.0.1:6379/15")
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    if os.environ.get("DUALAUTH_TEST_DB") != "postgres":
-        return
-    import psycopg
+def _service_missing(session: pytest.Session, service: str, exc: Exception) -> None:
+    """Under CI=true a service the run needs stops it; elsewhere every test skips, saying why."""
+    if os.environ.get("CI") == "true":
+        pytest.exit(f"{service} is required under CI=true and is unreachable: {exc}", returncode=1)
+    session.config._dualauth_skip_reason = f"{service} unreachable ({exc})"  # type: ignore[attr-defined]
 
-    try:
-        psycopg.connect(host="127.0.0.1", user="postgres", dbname="test", connect_timeout=3).close()
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.exit(f"PostgreSQL is required under CI=true and is unreachable: {exc}", returncode=1)
-        session.config._dualauth_skip_reason = f"PostgreSQL unreachable on 127.0.0.1:5432 ({exc})"  # type: ignore[attr-defined]
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if os.environ.get("DUALAUTH_TEST_DB") == "postgres":
+        import psycopg
+
+        try:
+            psycopg.connect(host="127.0.0.1", user="postgres", dbname="test", connect_timeout=3).close()
+        except psycopg.OperationalError as exc:
+            _service_missing(session, "PostgreSQL on 127.0.0.1:5432", exc)
+    if os.environ.get("DUALAUTH_TEST_STORE") == "redis":
+        import redis
+
+        try:
+            redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=2).ping()
+        except redis.ConnectionError as exc:
+            _service_missing(session, f"Redis at {REDIS_TEST_URL}", exc)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -67,9 +81,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(autouse=True)
 def _clean_cache() -> None:
     cache.clear()
-
-
-REDIS_TEST_URL = os.environ.get("DUALAUTH_TEST_REDIS", "redis://127.0.0.1:6379/15")
 
 
 @pytest.fixture
@@ -95,6 +106,35 @@ def redis_cache(settings: Any, redis_url: str) -> str:
     """Make the default cache django-redis on the real Redis."""
     settings.CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_url}}
     return redis_url
+
+
+def session_exists(session_key: str) -> bool:
+    """Whether the configured session engine (database, Redis, ...) still holds ``session_key``."""
+    return import_module(django_settings.SESSION_ENGINE).SessionStore().exists(session_key)  # type: ignore[no-any-return]
+
+
+def rewrite_sign_in(sid: Any, **fields: Any) -> None:
+    """Change a sign-in's row behind the service layer (to stand for time passing) and tell the store, as
+    the service layer would: a caching store must not keep answering with the old row."""
+    from dualauth.models import AuthSession
+    from dualauth.stores import get_store
+
+    AuthSession.objects.filter(pk=sid).update(**fields)
+    get_store().changed(sid)
+
+
+def stored_session_count() -> int:
+    """How many sessions the configured engine holds, wherever it keeps them."""
+    engine = django_settings.SESSION_ENGINE.rsplit(".", 1)[-1]
+    if engine in ("db", "cached_db"):
+        from django.contrib.sessions.models import Session
+
+        return Session.objects.count()
+    if engine == "cache":
+        from django.contrib.sessions.backends.cache import KEY_PREFIX
+
+        return len(caches[django_settings.SESSION_CACHE_ALIAS].keys(f"{KEY_PREFIX}*"))  # type: ignore[attr-defined]
+    raise NotImplementedError(f"no session count for {django_settings.SESSION_ENGINE}")
 
 
 @pytest.fixture
@@ -183,7 +223,7 @@ class SignInClient:
 @pytest.fixture
 def use_mode(settings: Any) -> Any:
     def use(mode: str, **extra: Any) -> None:
-        settings.DUALAUTH = {"MODE": mode, **extra}
+        settings.DUALAUTH = {"MODE": mode, "STORE": settings.DUALAUTH_TEST_STORE, **extra}
 
     return use
 

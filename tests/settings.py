@@ -1,4 +1,9 @@
-"""Test settings: the example project's, on SQLite by default or PostgreSQL with DUALAUTH_TEST_DB=postgres."""
+"""Test settings: the example project's, on SQLite by default or PostgreSQL with DUALAUTH_TEST_DB=postgres.
+
+DUALAUTH_TEST_STORE=redis runs the same suite on the scale-out set-up: the
+``redis`` state store and Django sessions in Redis (the cache engine), both on
+the machine's real Redis (database 15, emptied before each test).
+"""
 
 import os
 
@@ -8,6 +13,19 @@ DEBUG = False
 DUALAUTH = {"MODE": "hybrid"}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+DUALAUTH_TEST_STORE = os.environ.get("DUALAUTH_TEST_STORE", "database")
+DUALAUTH_TEST_REDIS = os.environ.get("DUALAUTH_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+if DUALAUTH_TEST_STORE == "redis":
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": DUALAUTH_TEST_REDIS,
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},  # type: ignore[dict-item]
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    DUALAUTH = {**DUALAUTH, "STORE": "redis"}
 
 if os.environ.get("DUALAUTH_TEST_DB") == "postgres":
     DATABASES = {

@@ -26,7 +26,6 @@ def test_defaults_are_clean(settings: Any) -> None:
     [
         ({"MODE": "sessions"}, "dualauth.E003"),
         ({"STORE": "memcached"}, "dualauth.E004"),
-        ({"STORE": "redis"}, "dualauth.E005"),
         ({"STORE": "redis", "REDIS_CACHE_ALIAS": "nope"}, "dualauth.E005"),
         ({"JWT_TRANSPORTS": []}, "dualauth.E007"),
         ({"JWT_TRANSPORTS": ["header", "url"]}, "dualauth.E007"),
@@ -62,12 +61,17 @@ def test_not_a_dict(settings: Any) -> None:
     assert [m.id for m in check_settings()] == ["dualauth.E001"]
 
 
-def test_redis_store_is_refused_until_it_exists(settings: Any) -> None:
+def test_redis_store_on_another_cache_backend_is_refused(settings: Any) -> None:
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert _ids(settings, STORE="redis") == ["dualauth.E005"]
+
+
+def test_redis_store_on_a_django_redis_alias_is_accepted(settings: Any) -> None:
     settings.CACHES = {
         **settings.CACHES,
         "auth": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://127.0.0.1:6379/0"},
     }
-    assert _ids(settings, STORE="redis", REDIS_CACHE_ALIAS="auth") == ["dualauth.E015"]
+    assert _ids(settings, STORE="redis", REDIS_CACHE_ALIAS="auth") == []
 
 
 @pytest.mark.parametrize("mode", ["jwt", "hybrid"])

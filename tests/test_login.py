@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.contrib.sessions.models import Session
 
 from dualauth.models import AuthSession
 
-from .conftest import SignInClient
+from .conftest import SignInClient, session_exists
 
 pytestmark = pytest.mark.django_db
 
@@ -63,12 +62,12 @@ def test_session_login_rotates_the_session_key(alice: Any, use_mode: Any) -> Non
     client.login("alice")
     key = client.client.cookies["sessionid"].value
     assert key != planted.session_key
-    assert not Session.objects.filter(session_key=planted.session_key).exists()
+    assert not session_exists(planted.session_key)
     assert client.client.session["cart"] == ["book"]  # the visitor's data survives the rotation
     first_sid = client.session_id
     client.login("alice")  # same user again on the same session: still a new key
     assert client.client.cookies["sessionid"].value != key
-    assert not Session.objects.filter(session_key=key).exists()
+    assert not session_exists(key)
     assert AuthSession.objects.get(pk=first_sid).revoked_reason == "superseded"
 
 

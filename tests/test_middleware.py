@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, RequestFactory
+from django.utils import timezone
 
 from dualauth import services
 from dualauth.middleware import DualAuthMiddleware
@@ -135,13 +137,19 @@ def test_logout_with_a_cookie_credential_needs_csrf(alice: Any, use_mode: Any, m
     assert AuthSession.objects.get(pk=signer.session_id).status == "active"
 
 
-def test_activity_is_written_at_most_once_per_interval(signed_in: SignInClient) -> None:
-    AuthSession.objects.filter(pk=signed_in.session_id).update(last_seen_at="2020-01-01T00:00:00Z")
+def test_activity_is_written_at_most_once_per_interval(signed_in: SignInClient, monkeypatch: Any) -> None:
+    def seen() -> Any:
+        return AuthSession.objects.get(pk=signed_in.session_id).last_seen_at
+
+    at_login = seen()
     signed_in.get("/api/auth/me/")
-    seen = AuthSession.objects.get(pk=signed_in.session_id).last_seen_at
-    assert seen.year > 2020
+    assert seen() == at_login
+    later = timezone.now() + timedelta(seconds=61)
+    monkeypatch.setattr(timezone, "now", lambda: later)
     signed_in.get("/api/auth/me/")
-    assert AuthSession.objects.get(pk=signed_in.session_id).last_seen_at == seen
+    assert seen() == later
+    signed_in.get("/api/auth/me/")
+    assert seen() == later
 
 
 def test_async_auser(signed_in: SignInClient, rf: RequestFactory) -> None:

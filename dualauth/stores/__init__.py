@@ -9,9 +9,9 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from ..conf import dualauth_settings
-from .base import BaseStore, SignInState
+from .base import BaseStore, SignInState, hash_session_key
 
-__all__ = ["BaseStore", "SignInState", "get_store"]
+__all__ = ["BaseStore", "SignInState", "get_store", "hash_session_key"]
 
 _store: BaseStore | None = None
 
@@ -24,8 +24,12 @@ def get_store() -> BaseStore:
             from .database import DatabaseStore
 
             _store = DatabaseStore()
+        elif name == "redis":
+            from .redis import RedisStore
+
+            _store = RedisStore(dualauth_settings.REDIS_CACHE_ALIAS, dualauth_settings.SESSION_IDLE_TIMEOUT)
         else:
-            raise ImproperlyConfigured(f"DUALAUTH['STORE'] = {name!r} is not available in this version of dualauth")
+            raise ImproperlyConfigured(f"DUALAUTH['STORE'] = {name!r} is not a dualauth store")
     return _store
 
 

@@ -7,10 +7,16 @@ drop or rewrite what it holds.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+
+def hash_session_key(session_key: str) -> str:
+    """What a store keeps of a session key: enough to notice it changed, useless to a thief."""
+    return hashlib.sha256(session_key.encode()).hexdigest() if session_key else ""
 
 
 @dataclass(frozen=True)
@@ -20,8 +26,7 @@ class SignInState:
     sid: uuid.UUID
     user_id: Any
     kind: str
-    session_key: str
-    refresh_jti: str
+    session_key_hash: str
     created_at: datetime
     last_seen_at: datetime
     expires_at: datetime
@@ -34,8 +39,7 @@ class SignInState:
             sid=row.id,
             user_id=row.user_id,
             kind=row.kind,
-            session_key=row.session_key,
-            refresh_jti=row.refresh_jti,
+            session_key_hash=hash_session_key(row.session_key),
             created_at=row.created_at,
             last_seen_at=row.last_seen_at,
             expires_at=row.expires_at,

@@ -12,7 +12,6 @@ STATE_FIELDS = (
     "user_id",
     "kind",
     "session_key",
-    "refresh_jti",
     "created_at",
     "last_seen_at",
     "expires_at",

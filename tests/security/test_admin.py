@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.contrib.sessions.models import Session
 from django.test import Client
 
 from dualauth import services
 from dualauth.models import AuthSession
+
+from ..conftest import session_exists, stored_session_count
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +59,7 @@ def test_killing_an_admin_sign_in_ends_admin_access_on_the_next_request(admin_us
     response = browser.get("/admin/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
-    assert Session.objects.count() == 0
+    assert stored_session_count() == 0
 
 
 def test_losing_staff_rights_ends_the_admin_session(admin_user: Any) -> None:
@@ -67,7 +68,7 @@ def test_losing_staff_rights_ends_the_admin_session(admin_user: Any) -> None:
     before = browser.cookies["sessionid"].value
     admin_user.is_staff = admin_user.is_superuser = False
     admin_user.save()
-    assert not Session.objects.filter(session_key=before).exists()
+    assert not session_exists(before)
     assert AuthSession.objects.get(user=admin_user).revoked_reason == "privilege_change"
     assert browser.get("/admin/").status_code == 302
 
