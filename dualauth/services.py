@@ -458,12 +458,12 @@ def revoke(target: AuthSession | uuid.UUID | str, reason: str, *, delete_session
     if not updated:
         return False
     row = AuthSession.objects.select_related("user").get(pk=sid)
+    get_store().changed(row.pk)
     if row.kind == Kind.SESSION:
         if delete_session:
             _delete_django_session(row.session_key)
     else:
         _blacklist(row.refresh_jti, row.user_id, row.expires_at)
-    get_store().changed(row.pk)
     logger.info("dualauth: sign-in %s of user %s revoked (%s)", row.pk, row.user_id, reason)
     signals.session_revoked.send(sender=AuthSession, auth_session=row, reason=reason)
     return True
@@ -549,7 +549,12 @@ def forget(sid: uuid.UUID) -> None:
 
 
 def _delete_django_session(session_key: str) -> None:
+    """Best effort: the revocation is already in the database, and the ``sid`` check refuses the session
+    whether or not its engine (a Redis that is down, say) could delete it."""
     if not session_key or settings.SESSION_ENGINE == SIGNED_COOKIES_ENGINE:
         return
     engine = import_module(settings.SESSION_ENGINE)
-    engine.SessionStore().delete(session_key)
+    try:
+        engine.SessionStore().delete(session_key)
+    except Exception as exc:  # noqa: BLE001  any engine, any backend error: none may undo a revocation
+        logger.warning("dualauth: the session engine could not delete a revoked session (%s)", type(exc).__name__)

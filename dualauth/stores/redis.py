@@ -226,7 +226,7 @@ class RedisStore(BaseStore):
         self._unsynced -= pending
         downtime = (timezone.now() - started).total_seconds()
         logger.warning(
-            "dualauth: Redis store %r reachable again after %.0f s; %d checks were answered by the database, "
+            "dualauth: Redis store %r reachable again after %.0f s; %d requests were answered by the database, "
             "%d sign-ins re-synced",
             self.alias,
             downtime,
@@ -248,16 +248,18 @@ class RedisStore(BaseStore):
 
     def _mark_down(self, exc: BaseException) -> None:
         self._retry_at = time.monotonic() + self.retry_after
-        if self._outage_started is None:
-            self._outage_started = timezone.now()
-            self._fallbacks = 1
-            self._logged_at = time.monotonic()
-            logger.warning(
-                "dualauth: Redis store %r unreachable (%s: %s); checks are answered by the database until it is back",
-                self.alias,
-                type(exc).__name__,
-                exc,
-            )
+        if self._outage_started is not None:
+            self._log_outage()
+            return
+        self._outage_started = timezone.now()
+        self._fallbacks = 1
+        self._logged_at = time.monotonic()
+        logger.warning(
+            "dualauth: Redis store %r unreachable (%s: %s); checks are answered by the database until it is back",
+            self.alias,
+            type(exc).__name__,
+            exc,
+        )
 
     def _log_outage(self) -> None:
         now = time.monotonic()
@@ -265,7 +267,7 @@ class RedisStore(BaseStore):
             return
         self._logged_at = now
         logger.warning(
-            "dualauth: Redis store %r still unreachable; %d checks answered by the database so far",
+            "dualauth: Redis store %r still unreachable; %d requests answered by the database so far",
             self.alias,
             self._fallbacks,
         )

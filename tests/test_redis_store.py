@@ -1,0 +1,180 @@
+"""The ``redis`` state store on the machine's real Redis: a cache of the database that can never un-revoke."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import redis
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from dualauth import services
+from dualauth.models import AuthSession
+from dualauth.stores import get_store
+from dualauth.stores.redis import KEY_PREFIX, RedisStore, _micros
+
+from .conftest import SignInClient
+
+
+@pytest.fixture
+def store(redis_cache: str, use_mode: Any) -> RedisStore:
+    use_mode("hybrid", STORE="redis")
+    store = get_store()
+    assert isinstance(store, RedisStore)
+    return store
+
+
+@pytest.fixture
+def raw(redis_cache: str) -> redis.Redis:
+    return redis.Redis.from_url(redis_cache)
+
+
+def _entry(raw: redis.Redis, sid: Any) -> dict[str, Any] | None:
+    (key,) = raw.keys(f"*{KEY_PREFIX}{sid}")
+    value = raw.get(key)
+    return None if value is None else json.loads(value)
+
+
+def _pttl(raw: redis.Redis, sid: Any) -> int:
+    (key,) = raw.keys(f"*{KEY_PREFIX}{sid}")
+    return raw.pttl(key)  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("flavour", ["session", "header"])
+def test_a_cached_sign_in_is_checked_without_the_database(store: RedisStore, alice: Any, flavour: str) -> None:
+    client = SignInClient(flavour)
+    client.login("alice")
+    client.get("/api/auth/me/")
+    with CaptureQueriesContext(connection) as queries:
+        state = store.get(uuid.UUID(client.session_id))
+    assert state is not None
+    assert not state.revoked
+    assert len(queries) == 0
+
+
+def test_a_revocation_is_cached_and_refused_without_the_database(store: RedisStore, alice: Any, raw: Any) -> None:
+    client = SignInClient("header")
+    client.login("alice")
+    services.revoke(client.session_id, "admin")
+    assert _entry(raw, client.session_id)["r"] == 1  # type: ignore[index]
+    with CaptureQueriesContext(connection) as queries:
+        assert services.check(client.session_id, "jwt") is None
+    assert len(queries) == 0
+    assert client.get("/api/auth/me/").status_code == 401
+
+
+def test_entries_expire_with_the_sign_in(store: RedisStore, alice: Any, raw: Any, settings: Any) -> None:
+    client = SignInClient("header")
+    client.login("alice")
+    row = AuthSession.objects.get(pk=client.session_id)
+    left_ms = (row.expires_at - timezone.now()).total_seconds() * 1000
+    assert left_ms - 5000 < _pttl(raw, client.session_id) <= left_ms
+
+
+def test_with_an_idle_timeout_entries_expire_when_the_sign_in_would_go_idle(
+    redis_cache: str, use_mode: Any, alice: Any, raw: Any
+) -> None:
+    use_mode("jwt", STORE="redis", SESSION_IDLE_TIMEOUT=300)
+    client = SignInClient("header")
+    client.login("alice")
+    assert 295_000 < _pttl(raw, client.session_id) <= 300_000
+
+
+def test_a_miss_is_refilled_from_the_database(store: RedisStore, alice: Any, raw: Any) -> None:
+    client = SignInClient("header")
+    client.login("alice")
+    raw.flushdb()
+    assert client.get("/api/auth/me/").status_code == 200
+    assert _entry(raw, client.session_id)["r"] == 0  # type: ignore[index]
+
+
+def test_a_refill_that_read_before_a_revocation_cannot_bring_it_back(
+    store: RedisStore, alice: Any, raw: Any, monkeypatch: Any
+) -> None:
+    """The race: a check misses, reads the row (live), and before it refills, another request revokes."""
+    client = SignInClient("header")
+    client.login("alice")
+    raw.flushdb()
+    read_row = store.database.get
+
+    def read_then_lose_the_race(sid: Any) -> Any:
+        state = read_row(sid)  # live when read...
+        services.revoke(sid, "admin")  # ...revoked (database, then cache) before the refill lands
+        return state
+
+    monkeypatch.setattr(store.database, "get", read_then_lose_the_race)
+    stale = store.get(uuid.UUID(client.session_id))
+    assert stale is not None
+    assert not stale.revoked
+    monkeypatch.undo()
+    assert _entry(raw, client.session_id)["r"] == 1
+    assert client.get("/api/auth/me/").status_code == 401
+
+
+def test_a_revocation_overwrites_a_refill_that_landed_first(store: RedisStore, alice: Any, raw: Any) -> None:
+    client = SignInClient("header")
+    client.login("alice")
+    assert _entry(raw, client.session_id)["r"] == 0
+    services.revoke(client.session_id, "admin")
+    assert _entry(raw, client.session_id)["r"] == 1
+
+
+def test_an_older_state_never_replaces_a_newer_one(store: RedisStore, alice: Any, raw: Any, monkeypatch: Any) -> None:
+    client = SignInClient("header")
+    client.login("alice")
+    old = store.database.get(uuid.UUID(client.session_id))
+    later = timezone.now() + timedelta(seconds=120)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    client.get("/api/auth/me/")  # activity written: last seen is now "later"
+    store._write(store._client(), old)  # a slow refill with the state it read before
+    assert _entry(raw, client.session_id)["s"] == _micros(later)
+
+
+def test_an_entry_it_did_not_write_is_a_miss(store: RedisStore, alice: Any, raw: Any) -> None:
+    client = SignInClient("header")
+    client.login("alice")
+    (key,) = raw.keys(f"*{KEY_PREFIX}{client.session_id}")
+    raw.set(key, b"\x80not json")
+    assert client.get("/api/auth/me/").status_code == 200
+    assert _entry(raw, client.session_id)["r"] == 0
+
+
+def test_session_keys_are_never_written_to_the_store(store: RedisStore, alice: Any, raw: Any) -> None:
+    client = SignInClient("session")
+    client.login("alice")
+    key = client.client.cookies["sessionid"].value
+    client.get("/api/auth/me/")
+    assert key not in json.dumps(_entry(raw, client.session_id))
+
+
+def test_a_deleted_sign_in_leaves_no_entry(store: RedisStore, alice: Any, raw: Any) -> None:
+    client = SignInClient("header")
+    client.login("alice")
+    alice.delete()
+    assert raw.keys(f"*{KEY_PREFIX}{client.session_id}") == []
+    assert client.get("/api/auth/me/").status_code == 401
+
+
+def test_a_lagging_replica_never_answers(redis_url: str, settings: Any, use_mode: Any, alice: Any) -> None:
+    """With a primary and a replica in LOCATION, django-redis reads from the replica; the store must not."""
+    replica_url = redis_url.rsplit("/", 1)[0] + "/14"
+    settings.CACHES = {
+        "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": f"{redis_url},{replica_url}"}
+    }
+    use_mode("jwt", STORE="redis")
+    primary, replica = redis.Redis.from_url(redis_url), redis.Redis.from_url(replica_url)
+    replica.flushdb()
+    try:
+        client = SignInClient("header")
+        client.login("alice")
+        (key,) = primary.keys(f"*{KEY_PREFIX}{client.session_id}")
+        replica.set(key, primary.get(key))  # the replica has the live state...
+        services.revoke(client.session_id, "admin")  # ...and has not caught up with this yet
+        assert client.get("/api/auth/me/").status_code == 401
+    finally:
+        replica.flushdb()
