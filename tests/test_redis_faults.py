@@ -1,0 +1,202 @@
+"""Faults of the Redis behind the ``redis`` store and ``cached_db`` sessions, on a private redis-server.
+
+Each fault is real: ``FLUSHALL``, a restart (no persistence, so it comes back
+empty), a stopped server, and a network partition (a relay between the app
+and Redis is cut: Redis keeps its data, nothing sent meanwhile reaches it). None may un-revoke a sign-in, break a live
+one, or answer 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from dualauth import services
+from dualauth.stores import get_store
+from dualauth.stores.redis import KEY_PREFIX, RedisStore
+
+from .conftest import SignInClient
+from .redis_server import Partition, RedisServer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+REVOKED = "revoked"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RedisServer]:
+    if shutil.which("redis-server") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("redis-server is required under CI=true")
+        pytest.skip("redis-server is not installed")
+    server = RedisServer()
+    server.start()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def partition(server: RedisServer) -> Iterator[Partition]:
+    relay = Partition(server.port)
+    yield relay
+    relay.cut()
+
+
+@pytest.fixture
+def redis(
+    server: RedisServer, partition: Partition, settings: Any, use_mode: Any, monkeypatch: Any
+) -> Iterator[RedisServer]:
+    """The store and ``cached_db`` sessions on the private server; Redis is tried again on every request."""
+    if server.process is None:
+        server.start()
+    server.client().flushall()
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "auth": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": partition.url,
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": 0.5,
+                "SOCKET_TIMEOUT": 0.5,
+                "IGNORE_EXCEPTIONS": True,  # for the sessions; the store sees every error regardless
+                "CONNECTION_POOL_KWARGS": {"retry": Retry(NoBackoff(), 0)},
+            },
+        },
+    }
+    caches["default"].clear()  # login throttles count in this one
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    settings.SESSION_CACHE_ALIAS = "auth"
+    use_mode("hybrid", STORE="redis", REDIS_CACHE_ALIAS="auth")
+    monkeypatch.setattr(RedisStore, "retry_after", 0.0)
+    yield server
+    partition.cut()
+    partition.heal()
+
+
+def _clients(flavour: str) -> dict[str, SignInClient]:
+    """A live sign-in and a revoked one, both seen once so Redis holds their state."""
+    live, dead = SignInClient(flavour), SignInClient(flavour)
+    assert live.login("alice").status_code == 200
+    assert dead.login("alice").status_code == 200
+    services.revoke(dead.session_id, "admin")  # type: ignore[arg-type]
+    for client in (live, dead):
+        client.get("/api/auth/me/")
+    return {"live": live, REVOKED: dead}
+
+
+def _statuses(clients: dict[str, SignInClient]) -> dict[str, int]:
+    return {name: client.get("/api/auth/me/").status_code for name, client in clients.items()}
+
+
+def _entry(server: RedisServer, sid: Any) -> dict[str, Any] | None:
+    keys = server.client().keys(f"*{KEY_PREFIX}{sid}")
+    return json.loads(server.client().get(keys[0])) if keys else None  # type: ignore[arg-type]
+
+
+FLAVOURS = ["session", "header", "cookie"]
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_after_flushall_revoked_sign_ins_stay_refused_and_live_ones_work(
+    redis: RedisServer, alice: Any, flavour: str
+) -> None:
+    clients = _clients(flavour)
+    redis.client().flushall()
+    assert _statuses(clients) == {"live": 200, REVOKED: 401}
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_after_a_restart_revoked_sign_ins_stay_refused_and_live_ones_work(
+    redis: RedisServer, alice: Any, flavour: str
+) -> None:
+    clients = _clients(flavour)
+    redis.restart()
+    assert _statuses(clients) == {"live": 200, REVOKED: 401}
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_with_redis_down_the_database_answers_and_revocations_hold(
+    redis: RedisServer, alice: Any, flavour: str
+) -> None:
+    clients = _clients(flavour)
+    redis.stop()
+    assert _statuses(clients) == {"live": 200, REVOKED: 401}
+    newcomer = SignInClient(flavour)
+    assert newcomer.login("alice").status_code == 200
+    assert newcomer.get("/api/auth/me/").status_code == 200
+    assert clients["live"].delete(f"/api/auth/sessions/{newcomer.session_id}/").status_code == 204
+    assert newcomer.get("/api/auth/me/").status_code == 401
+    assert clients["live"].post("/api/auth/logout/").status_code == 204
+    assert _statuses(clients) == {"live": 401, REVOKED: 401}
+
+
+def test_an_outage_is_logged_once_per_interval(redis: RedisServer, alice: Any, caplog: Any, monkeypatch: Any) -> None:
+    clients = _clients("header")
+    redis.stop()
+    monkeypatch.setattr(RedisStore, "log_interval", 3600.0)
+    with caplog.at_level(logging.WARNING, logger="dualauth"):
+        for _ in range(20):
+            _statuses(clients)
+    outage = [r for r in caplog.records if "unreachable" in r.getMessage()]
+    assert len(outage) == 1
+    monkeypatch.setattr(RedisStore, "log_interval", 0.0)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="dualauth"):
+        _statuses(clients)
+    assert any("still unreachable" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_when_redis_is_back_the_store_uses_it_again(redis: RedisServer, alice: Any, flavour: str, caplog: Any) -> None:
+    clients = _clients(flavour)
+    redis.stop()
+    _statuses(clients)
+    redis.start()
+    with caplog.at_level(logging.WARNING, logger="dualauth"):
+        assert _statuses(clients) == {"live": 200, REVOKED: 401}
+    assert any("reachable again" in r.getMessage() for r in caplog.records)
+    assert _entry(redis, clients["live"].session_id)["r"] == 0  # type: ignore[index]
+    assert _entry(redis, clients[REVOKED].session_id)["r"] == 1  # type: ignore[index]
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_revocation_redis_missed_is_not_undone_when_it_comes_back(
+    redis: RedisServer, partition: Partition, alice: Any, flavour: str
+) -> None:
+    """The trap: Redis keeps the "live" entry through an outage it did not restart in."""
+    clients = _clients(flavour)
+    live = clients["live"]
+    assert _entry(redis, live.session_id)["r"] == 0  # type: ignore[index]
+    partition.cut()
+    services.revoke(live.session_id, "admin")  # type: ignore[arg-type]
+    partition.heal()
+    assert _entry(redis, live.session_id)["r"] == 0  # type: ignore[index]  # still stale in Redis...
+    assert live.get("/api/auth/me/").status_code == 401  # ...and never served
+    assert _entry(redis, live.session_id)["r"] == 1  # type: ignore[index]
+
+
+def test_another_process_sees_the_missed_revocation_once_the_first_is_back(
+    redis: RedisServer, partition: Partition, alice: Any
+) -> None:
+    """A process that never saw the outage reads Redis; the process that did re-syncs on its way back."""
+    clients = _clients("header")
+    live = clients["live"]
+    partition.cut()
+    services.revoke(live.session_id, "admin")  # type: ignore[arg-type]
+    partition.heal()
+    this_process = get_store()
+    other_process = RedisStore("auth", None)
+    this_process.get(uuid.uuid4())  # any request of this process re-syncs first
+    state = other_process.get(uuid.UUID(live.session_id))
+    assert state is not None
+    assert state.revoked
