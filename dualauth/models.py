@@ -46,6 +46,10 @@ class AuthSession(models.Model):
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     session_key = models.CharField(_("session key"), max_length=64, blank=True, default="", db_index=True)
     refresh_jti = models.CharField(_("refresh token id"), max_length=255, blank=True, default="", db_index=True)
+    # The token the last rotation replaced, and when: a client that lost a refresh race
+    # presents it again within REFRESH_REUSE_GRACE, which is not re-use.
+    previous_refresh_jti = models.CharField(_("previous refresh token id"), max_length=255, blank=True, default="")
+    rotated_at = models.DateTimeField(_("rotated"), null=True, blank=True)
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.TextField(_("user agent"), blank=True, default="")
     created_at = models.DateTimeField(_("created"), default=timezone.now)

@@ -325,6 +325,8 @@ def refresh(raw: Any, request: HttpRequest) -> SignIn:
         with transaction.atomic():
             won = AuthSession.objects.filter(pk=row.pk, refresh_jti=jti, revoked_at__isnull=True).update(
                 refresh_jti=new_jti,
+                previous_refresh_jti=jti,
+                rotated_at=now,
                 expires_at=_exp(new),
                 last_seen_at=now,
                 ip=client_ip(request),
@@ -340,10 +342,30 @@ def refresh(raw: Any, request: HttpRequest) -> SignIn:
         if AuthSession.objects.filter(pk=row.pk, revoked_at__isnull=True).exists():
             raise SignInRefused("This refresh token was just used by a concurrent request.", "refresh_conflict")
         raise SignInRefused(ENDED, "session_ended")
+    if _within_reuse_grace(row, jti, now):
+        raise SignInRefused(
+            "This refresh token was just replaced by a concurrent refresh; use the new one.", "refresh_conflict"
+        )
     signals.refresh_reuse_detected.send(sender=AuthSession, auth_session=row, jti=jti, request=request)
     revoke(row.pk, Reason.REFRESH_REUSE)
     logger.warning("dualauth: refresh token re-used; sign-in %s revoked", row.pk)
     raise SignInRefused(ENDED, "refresh_reused")
+
+
+def _within_reuse_grace(row: AuthSession, jti: Any, now: datetime) -> bool:
+    """Whether ``jti`` is the token the last rotation replaced, presented within ``REFRESH_REUSE_GRACE``.
+
+    Two tabs or a retried request refreshing with the same token is not theft;
+    only the immediately previous token qualifies, and only briefly.
+    """
+    grace = dualauth_settings.REFRESH_REUSE_GRACE
+    return bool(
+        grace
+        and jti
+        and row.previous_refresh_jti == jti
+        and row.rotated_at is not None
+        and now - row.rotated_at <= timedelta(seconds=grace)
+    )
 
 
 def _adopt_legacy_refresh(token: Any, request: HttpRequest) -> SignIn:

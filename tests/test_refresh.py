@@ -201,3 +201,96 @@ def test_the_loser_of_a_refresh_race_gets_a_conflict_not_a_revocation(alice: Any
     thread.join(timeout=10)
     assert outcome["code"] == "refresh_conflict"
     assert AuthSession.objects.get(pk=client.session_id).revoked_at is None
+
+
+def _race_loser(client: SignInClient) -> SignInClient:
+    """A second tab holding the same refresh token (and cookies) as ``client``."""
+    loser = SignInClient(client.flavour)
+    for name, morsel in client.client.cookies.items():
+        loser.client.cookies[name] = morsel.value
+    loser.refresh = client.refresh
+    return loser
+
+
+def test_within_the_reuse_grace_the_race_loser_gets_a_401_and_the_sign_in_lives(
+    jwt_signed_in: SignInClient, settings: Any
+) -> None:
+    settings.DUALAUTH = {**settings.DUALAUTH, "REFRESH_REUSE_GRACE": 30}
+    loser = _race_loser(jwt_signed_in)
+    assert jwt_signed_in.do_refresh().status_code == 200
+    late = loser.do_refresh()
+    assert late.status_code == 401
+    assert late.json()["code"] == "refresh_conflict"
+    assert AuthSession.objects.get(pk=jwt_signed_in.session_id).status == "active"
+    assert jwt_signed_in.get("/api/auth/me/").status_code == 200
+    assert jwt_signed_in.do_refresh().status_code == 200
+
+
+def test_after_the_reuse_grace_the_old_token_is_reuse(
+    jwt_signed_in: SignInClient, settings: Any, monkeypatch: Any
+) -> None:
+    settings.DUALAUTH = {**settings.DUALAUTH, "REFRESH_REUSE_GRACE": 30}
+    loser = _race_loser(jwt_signed_in)
+    assert jwt_signed_in.do_refresh().status_code == 200
+    later = timezone.now() + timedelta(seconds=31)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    assert loser.do_refresh().json()["code"] == "refresh_reused"
+    assert AuthSession.objects.get(pk=jwt_signed_in.session_id).revoked_reason == "refresh_reuse"
+
+
+def test_the_grace_covers_only_the_token_the_last_rotation_replaced(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt", REFRESH_REUSE_GRACE=30)
+    client = SignInClient("header")
+    client.login("alice")
+    two_back = client.refresh
+    assert client.do_refresh().status_code == 200
+    assert client.do_refresh().status_code == 200
+    stale = SignInClient("header")
+    stale.refresh = two_back
+    assert stale.do_refresh().json()["code"] == "refresh_reused"
+    assert AuthSession.objects.get(pk=client.session_id).revoked_reason == "refresh_reuse"
+
+
+def test_without_a_grace_the_race_loser_ends_the_sign_in(jwt_signed_in: SignInClient) -> None:
+    """REFRESH_REUSE_GRACE = 0 (the default): any presentation of a rotated token is re-use (RFC 9700 §4.14.2)."""
+    loser = _race_loser(jwt_signed_in)
+    assert jwt_signed_in.do_refresh().status_code == 200
+    assert loser.do_refresh().json()["code"] == "refresh_reused"
+    assert jwt_signed_in.get("/api/auth/me/").status_code == 401
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("grace", [0, 30])
+def test_racing_refreshes_never_yield_two_live_token_families(alice: Any, use_mode: Any, grace: int) -> None:
+    """Eight threads refresh with the same token at once: one new pair, every other answer a 401."""
+    use_mode("jwt", REFRESH_REUSE_GRACE=grace)
+    client = SignInClient("header")
+    client.login("alice")
+    start = threading.Barrier(8)
+    issued: list[str] = []
+    refused: list[str] = []
+
+    def racer() -> None:
+        try:
+            start.wait()
+            issued.append(services.refresh(client.refresh, RequestFactory().post("/")).tokens.refresh)  # type: ignore[union-attr]
+        except SignInRefused as refusal:
+            refused.append(refusal.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=racer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    row = AuthSession.objects.get(pk=client.session_id)
+    live = [token for token in issued if _jti(token) == row.refresh_jti and row.revoked_at is None]
+    assert len(issued) <= 1
+    assert len(refused) == 8 - len(issued)
+    if grace:
+        assert len(live) == 1
+        assert set(refused) == {"refresh_conflict"}
+    else:
+        assert len(live) <= 1
