@@ -23,6 +23,7 @@ from django.contrib import auth
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -563,6 +564,53 @@ def revoke_user(user: Any, reason: str, *, keep: uuid.UUID | str | None = None, 
     if kind is not None:
         rows = rows.filter(kind=kind)
     return sum(revoke(sid, reason) for sid in list(rows.values_list("pk", flat=True)))
+
+
+def revoke_everyone(reason: str, *, kind: str | None = None) -> tuple[int, int]:
+    """End every live sign-in (of ``kind``, when given); return (sign-ins ended, users they belonged to)."""
+    rows = AuthSession.objects.filter(revoked_at__isnull=True)
+    if kind is not None:
+        rows = rows.filter(kind=kind)
+    ended: set[Any] = set()
+    count = 0
+    for sid, user_id in list(rows.values_list("pk", "user_id")):
+        if revoke(sid, reason):
+            count += 1
+            ended.add(user_id)
+    return count, len(ended)
+
+
+@dataclass(frozen=True)
+class Cleanup:
+    sign_ins: int
+    tokens: int
+    resynced: int
+
+
+def cleanup(now: datetime | None = None) -> Cleanup:
+    """Delete what no longer needs keeping, and re-send live revocations to the store.
+
+    Ended sign-ins stay for ``REVOKED_RETENTION`` (the audit trail of the admin
+    screens), then go; expired refresh tokens leave simplejwt's tables, whose
+    blacklist they no longer need. A caching store is handed every revocation
+    that could still matter (the sign-in would otherwise be unexpired), so a
+    write missed while it was unreachable, by a process since gone, is healed.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=dualauth_settings.REVOKED_RETENTION)
+    ended = Q(revoked_at__lt=cutoff) | Q(revoked_at__isnull=True, expires_at__lt=cutoff)
+    idle = dualauth_settings.SESSION_IDLE_TIMEOUT
+    if idle:
+        ended |= Q(revoked_at__isnull=True, last_seen_at__lt=cutoff - timedelta(seconds=idle))
+    sign_ins = AuthSession.objects.filter(ended).delete()[1].get(AuthSession._meta.label, 0)
+    tokens = 0
+    if _blacklist_installed():
+        from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+        tokens = OutstandingToken.objects.filter(expires_at__lt=now).delete()[1].get(OutstandingToken._meta.label, 0)
+    live_revocations = AuthSession.objects.filter(revoked_at__isnull=False, expires_at__gt=now)
+    resynced = get_store().resync(live_revocations.values_list("pk", flat=True).iterator())
+    return Cleanup(sign_ins=sign_ins, tokens=tokens, resynced=resynced)
 
 
 def forget(sid: uuid.UUID) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -68,3 +69,9 @@ class BaseStore:
     def changed(self, sid: uuid.UUID) -> None:
         """Called by the service layer after it wrote the row of ``sid``."""
         raise NotImplementedError("subclasses of BaseStore must provide a changed() method")
+
+    # Optional.
+
+    def resync(self, sids: Iterable[uuid.UUID]) -> int:
+        """Write these sign-ins again from the database; return how many. A store with no copy has nothing to do."""
+        return 0

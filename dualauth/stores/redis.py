@@ -28,6 +28,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -159,6 +160,13 @@ class RedisStore(BaseStore):
         except REDIS_ERRORS as exc:
             self._remember(sid)
             self._failed(exc)
+
+    def resync(self, sids: Iterable[uuid.UUID]) -> int:
+        count = 0
+        for sid in sids:
+            self.changed(sid)
+            count += 1
+        return count
 
     # Writing ----------------------------------------------------------------
 
