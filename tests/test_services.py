@@ -117,18 +117,6 @@ def test_signed_cookie_sessions_are_killed_by_the_sid_check(alice: Any, use_mode
     assert client.get("/api/auth/me/").status_code == 401
 
 
-def test_cache_sessions_are_deleted_on_revoke(alice: Any, use_mode: Any, settings: Any) -> None:
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
-    use_mode("session")
-    client = SignInClient("session")
-    client.login("alice")
-    row = AuthSession.objects.get()
-    engine = import_module(settings.SESSION_ENGINE)
-    assert engine.SessionStore().exists(row.session_key)
-    services.revoke(row, "admin")
-    assert not engine.SessionStore().exists(row.session_key)
-
-
 def test_store_contract_is_explicit() -> None:
     import uuid
 
