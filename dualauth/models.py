@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -28,9 +29,20 @@ class Reason(models.TextChoices):
     LIMIT = "limit", _("Too many sign-ins")
 
 
+def _idle_since() -> datetime | None:
+    """Sign-ins last seen before this moment have gone idle (``SESSION_IDLE_TIMEOUT``)."""
+    from .conf import dualauth_settings
+
+    idle = dualauth_settings.SESSION_IDLE_TIMEOUT
+    return timezone.now() - timedelta(seconds=idle) if idle else None
+
+
 class AuthSessionQuerySet(models.QuerySet["AuthSession"]):
     def active(self) -> AuthSessionQuerySet:
-        return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+        """Not revoked, not expired, not idle past ``SESSION_IDLE_TIMEOUT``."""
+        live = self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+        idle_since = _idle_since()
+        return live if idle_since is None else live.filter(last_seen_at__gt=idle_since)
 
 
 class AuthSession(models.Model):
@@ -75,5 +87,8 @@ class AuthSession(models.Model):
         if self.revoked_at is not None:
             return "revoked"
         if self.expires_at <= timezone.now():
+            return "expired"
+        idle_since = _idle_since()
+        if idle_since is not None and self.last_seen_at <= idle_since:
             return "expired"
         return "active"

@@ -78,6 +78,8 @@ def test_idle_timeout_refuses_and_hides_the_sign_in(signed_in: SignInClient, set
     rewrite_sign_in(signed_in.session_id, last_seen_at=timezone.now() - timedelta(seconds=601))
     assert signed_in.get("/api/auth/me/").status_code == 401
     assert [row["id"] for row in watcher.get("/api/auth/sessions/").json()] == [watcher.session_id]
+    assert AuthSession.objects.get(pk=signed_in.session_id).status == "expired"
+    assert not AuthSession.objects.active().filter(pk=signed_in.session_id).exists()
 
 
 def test_absolute_timeout_refuses(signed_in: SignInClient) -> None:
