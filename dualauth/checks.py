@@ -8,6 +8,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
 from django.core.checks import Warning as CheckWarning
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS, MODES, SAMESITE_VALUES, STORES, TRANSPORTS, dualauth_settings
@@ -37,12 +38,17 @@ MESSAGES = {
     "W003": "DUALAUTH['COOKIE_SECURE'] is False while DEBUG is off: token cookies travel over plain HTTP.",
     "W004": "DUALAUTH['CHECK_REVOCATION'] is False: a revoked access token keeps working until it expires.",
     "W005": "SIMPLE_JWT['LEEWAY'] is {leeway:g} seconds; more than {limit} lets expired tokens live on.",
+    "W006": "The Redis behind DUALAUTH['REDIS_CACHE_ALIAS'] ({alias!r}) evicts keys (maxmemory-policy {policy!r}): "
+    "the redis store stays correct, an evicted entry being a miss the database answers, but every eviction "
+    "costs a database read on the sign-in's next request, and evicted Redis sessions are signed out.",
 }
 
 HINTS = {
     "E002": "Known keys: " + ", ".join(sorted(DEFAULTS)) + ".",
     "W001": "Set SIMPLE_JWT['SIGNING_KEY'] to its own random secret so either can be rotated alone.",
     "W002": "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(64))'",
+    "W006": "Give the store a Redis (or a database of one) with maxmemory-policy noeviction, sized for one small "
+    "entry per live sign-in.",
 }
 HMAC_KEY_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
 MAX_LEEWAY_SECONDS = 60
@@ -203,4 +209,28 @@ def check_deployment(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
             warnings.append(_error("W004"))
         if s.COOKIE_SECURE is False and not settings.DEBUG and "cookie" in s.JWT_TRANSPORTS:
             warnings.append(_error("W003"))
+    if s.STORE == "redis":
+        policy = _eviction_policy(s.REDIS_CACHE_ALIAS)
+        if policy is not None:
+            warnings.append(_error("W006", alias=s.REDIS_CACHE_ALIAS, policy=policy))
     return warnings
+
+
+def _eviction_policy(alias: str) -> str | None:
+    """The Redis's eviction policy if it can evict, ``None`` if it cannot or will not say.
+
+    A Redis that is down or forbids CONFIG (some managed services) is not
+    reported: a deploy check must not fail on the network.
+    """
+    from django.core.cache import caches
+    from redis.exceptions import RedisError
+
+    try:
+        client = caches[alias].client.get_client(write=True)  # type: ignore[attr-defined]
+        config = client.config_get("maxmemory*")
+    except (RedisError, OSError, AttributeError, KeyError, ImproperlyConfigured):
+        return None
+    policy = config.get("maxmemory-policy", "noeviction")
+    if policy == "noeviction" or str(config.get("maxmemory", "0")) == "0":
+        return None
+    return str(policy)

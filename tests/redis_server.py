@@ -22,7 +22,8 @@ def spare_port() -> int:
 class RedisServer:
     """One ``redis-server`` process without persistence: a restart starts it empty, as in production without AOF."""
 
-    def __init__(self) -> None:
+    def __init__(self, *options: str) -> None:
+        self.options = options
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed")
@@ -52,6 +53,7 @@ class RedisServer:
                 "no",
                 "--dir",
                 self.workdir,
+                *self.options,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

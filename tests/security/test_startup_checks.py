@@ -10,6 +10,8 @@ from django.core.management import call_command
 
 from dualauth.checks import check_deployment
 
+from ..redis_server import RedisServer, spare_port
+
 STRONG = "k" * 64
 
 
@@ -66,3 +68,34 @@ def test_check_deploy_reports_them(settings: Any, capsys: pytest.CaptureFixture[
     settings.DUALAUTH = {"MODE": "jwt", "CHECK_REVOCATION": False}
     call_command("check", "--deploy", "--fail-level", "CRITICAL")
     assert "dualauth.W004" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (("--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru"), ["dualauth.W006"]),
+        (("--maxmemory", "64mb", "--maxmemory-policy", "volatile-ttl"), ["dualauth.W006"]),
+        (("--maxmemory", "64mb", "--maxmemory-policy", "noeviction"), []),
+        (("--maxmemory-policy", "allkeys-lru"), []),  # no memory limit: nothing is ever evicted
+    ],
+)
+def test_a_redis_store_that_evicts_is_reported(settings: Any, options: tuple[str, ...], expected: list[str]) -> None:
+    """Eviction cannot un-revoke (a miss goes to the database), but it costs reads and Redis sessions: say so."""
+    server = RedisServer(*options)
+    server.start()
+    try:
+        settings.CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": server.url}}
+        assert _ids(settings, STORE="redis") == expected
+    finally:
+        server.close()
+
+
+def test_an_unreachable_redis_does_not_fail_the_deploy_check(settings: Any) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{spare_port()}/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2},
+        }
+    }
+    assert _ids(settings, STORE="redis") == []
