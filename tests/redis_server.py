@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
@@ -58,6 +59,10 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        self._wait_for_ping()
+
+    def _wait_for_ping(self) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -147,3 +152,31 @@ class Partition:
         finally:
             with contextlib.suppress(OSError):
                 sink.shutdown(socket.SHUT_WR)
+
+
+class SentinelServer(RedisServer):
+    """A Redis Sentinel watching ``primary`` under the service name ``mymaster`` (quorum 1)."""
+
+    service = "mymaster"
+
+    def __init__(self, primary: RedisServer) -> None:
+        super().__init__()
+        self.primary = primary
+
+    def start(self) -> None:
+        conf = os.path.join(self.workdir, "sentinel.conf")
+        with open(conf, "w") as out:
+            out.write(
+                f"port {self.port}\nbind 127.0.0.1\ndir {self.workdir}\n"
+                f"sentinel monitor {self.service} 127.0.0.1 {self.primary.port} 1\n"
+                f"sentinel down-after-milliseconds {self.service} 500\n"
+                f"sentinel failover-timeout {self.service} 5000\n"
+            )
+        self.process = subprocess.Popen(
+            [self.binary, conf, "--sentinel"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        self._wait_for_ping()
+
+    def primary_port(self) -> int:
+        _, port = self.client().sentinel_get_master_addr_by_name(self.service)
+        return int(port)

@@ -1,0 +1,109 @@
+"""The README's Redis Sentinel settings, on a real primary, replica and Sentinel, through a failover."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+from django_redis.pool import ConnectionFactory
+
+from dualauth import services
+from dualauth.stores import get_store
+from dualauth.stores.redis import KEY_PREFIX, RedisStore
+
+from .conftest import SignInClient
+from .redis_server import RedisServer, SentinelServer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def sentinel() -> Iterator[SentinelServer]:
+    if shutil.which("redis-server") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("redis-server is required under CI=true")
+        pytest.skip("redis-server is not installed")
+    primary = RedisServer()
+    primary.start()
+    replica = RedisServer("--replicaof", "127.0.0.1", str(primary.port))
+    replica.start()
+    watcher = SentinelServer(primary)
+    watcher.start()
+    watcher.replica = replica  # type: ignore[attr-defined]
+    try:
+        yield watcher
+    finally:
+        for server in (watcher, replica, primary):
+            server.close()
+
+
+def _sentinel_settings(settings: Any, sentinel: SentinelServer) -> None:
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "auth": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": f"redis://{sentinel.service}/0",
+            "OPTIONS": {
+                # The default client: every read goes to the primary, as sessions need (see the README).
+                "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
+                "SENTINELS": [("127.0.0.1", sentinel.port)],
+                "SOCKET_CONNECT_TIMEOUT": 0.5,
+                "SOCKET_TIMEOUT": 0.5,
+                "IGNORE_EXCEPTIONS": True,  # cached_db refills the cache unguarded; the store sees errors anyway
+            },
+        },
+    }
+    caches["default"].clear()
+    # cached_db: with the plain cache engine, the request that meets the failover loads no session and
+    # Django deletes its cookie, a sign-out the README warns of.
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    settings.SESSION_CACHE_ALIAS = "auth"
+
+
+def _wait_for(condition: Any, what: str, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("flavour", ["session", "header"])
+def test_through_sentinel_and_a_failover_revocations_hold(
+    sentinel: SentinelServer, settings: Any, use_mode: Any, monkeypatch: Any, alice: Any, flavour: str
+) -> None:
+    monkeypatch.setattr(ConnectionFactory, "_pools", {})  # django-redis keeps pools per URL, process-wide
+    _sentinel_settings(settings, sentinel)
+    use_mode("hybrid", STORE="redis", REDIS_CACHE_ALIAS="auth")
+    monkeypatch.setattr(RedisStore, "retry_after", 0.0)
+    replica: RedisServer = sentinel.replica  # type: ignore[attr-defined]
+    live, dead = SignInClient(flavour), SignInClient(flavour)
+    live.login("alice")
+    dead.login("alice")
+    services.revoke(dead.session_id, "admin")  # type: ignore[arg-type]
+    assert [c.get("/api/auth/me/").status_code for c in (live, dead)] == [200, 401]
+    (key,) = sentinel.primary.client().keys(f"*{KEY_PREFIX}{dead.session_id}")
+    assert json.loads(sentinel.primary.client().get(key))["r"] == 1  # type: ignore[arg-type]
+
+    sentinel.primary.client().wait(1, 2000)  # the replica has every write so far
+    sentinel.primary.stop()
+    _wait_for(lambda: sentinel.primary_port() == replica.port, "Sentinel to promote the replica")
+
+    store = get_store()
+
+    def back_on_redis() -> bool:
+        assert live.get("/api/auth/me/").status_code == 200  # answered all along, from the database if need be
+        return store._outage_started is None
+
+    _wait_for(back_on_redis, "the store to use the new primary")
+    assert dead.get("/api/auth/me/").status_code == 401
+    services.revoke(live.session_id, "admin")  # type: ignore[arg-type]
+    assert live.get("/api/auth/me/").status_code == 401
+    (key,) = replica.client().keys(f"*{KEY_PREFIX}{live.session_id}")
+    assert json.loads(replica.client().get(key))["r"] == 1  # type: ignore[arg-type]
