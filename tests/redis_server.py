@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -20,16 +21,34 @@ def spare_port() -> int:
         return probe.getsockname()[1]  # type: ignore[no-any-return]
 
 
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def spare_cluster_port() -> int:
+    """A spare port whose cluster bus port (port + 10000) is spare too."""
+    for _ in range(200):
+        port = random.randint(20000, 30000)
+        if _free(port) and _free(port + 10000):
+            return port
+    raise RuntimeError("no spare port pair for a cluster node")
+
+
 class RedisServer:
     """One ``redis-server`` process without persistence: a restart starts it empty, as in production without AOF."""
 
-    def __init__(self, *options: str) -> None:
+    def __init__(self, *options: str, port: int | None = None) -> None:
         self.options = options
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed")
         self.binary = binary
-        self.port = spare_port()
+        self.port = port or spare_port()
         self.workdir = tempfile.mkdtemp(prefix="dualauth-redis-")
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -180,3 +199,57 @@ class SentinelServer(RedisServer):
     def primary_port(self) -> int:
         _, port = self.client().sentinel_get_master_addr_by_name(self.service)
         return int(port)
+
+
+class RedisCluster:
+    """Three primaries sharing the 16384 slots, no replicas."""
+
+    def __init__(self) -> None:
+        self.nodes = [RedisServer("--cluster-enabled", "yes", port=spare_cluster_port()) for _ in range(3)]
+
+    @property
+    def url(self) -> str:
+        return self.nodes[0].url
+
+    def start(self) -> None:
+        for node in self.nodes:
+            node.start()
+        subprocess.run(
+            [
+                "redis-cli",
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{n.port}" for n in self.nodes),
+                "--cluster-replicas",
+                "0",
+                "--cluster-yes",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=30,
+        )
+        deadline = time.monotonic() + 20
+        while not all(self._converged(node) for node in self.nodes):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the cluster did not converge")
+            time.sleep(0.1)
+
+    @staticmethod
+    def _converged(node: RedisServer) -> bool:
+        info = node.client().execute_command("CLUSTER INFO")
+        if isinstance(info, dict):
+            return info.get("cluster_state") == "ok"
+        text = info.decode() if isinstance(info, bytes) else str(info)
+        return "cluster_state:ok" in text
+
+    def flushall(self) -> None:
+        for node in self.nodes:
+            node.client().flushall()
+
+    def keys(self, pattern: str) -> list[bytes]:
+        return [key for node in self.nodes for key in node.client().keys(pattern)]
+
+    def close(self) -> None:
+        for node in self.nodes:
+            node.close()

@@ -1,4 +1,4 @@
-"""The README's Redis Sentinel settings, on a real primary, replica and Sentinel, through a failover."""
+"""The README's Redis settings for Sentinel (through a real failover) and for a cluster, on real servers."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from dualauth.stores import get_store
 from dualauth.stores.redis import KEY_PREFIX, RedisStore
 
 from .conftest import SignInClient
-from .redis_server import RedisServer, SentinelServer
+from .redis_server import RedisCluster, RedisServer, SentinelServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -107,3 +107,51 @@ def test_through_sentinel_and_a_failover_revocations_hold(
     assert live.get("/api/auth/me/").status_code == 401
     (key,) = replica.client().keys(f"*{KEY_PREFIX}{live.session_id}")
     assert json.loads(replica.client().get(key))["r"] == 1  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def cluster() -> Iterator[RedisCluster]:
+    if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("redis-server and redis-cli are required under CI=true")
+        pytest.skip("redis-server or redis-cli is not installed")
+    nodes = RedisCluster()
+    try:
+        nodes.start()
+        yield nodes
+    finally:
+        nodes.close()
+
+
+@pytest.mark.parametrize("flavour", ["session", "header"])
+def test_on_a_redis_cluster_revocations_hold(
+    cluster: RedisCluster, settings: Any, use_mode: Any, monkeypatch: Any, alice: Any, flavour: str
+) -> None:
+    monkeypatch.setattr(ConnectionFactory, "_pools", {})
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "auth": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": cluster.url,
+            "OPTIONS": {
+                "CONNECTION_FACTORY": "dualauth.redis_cluster.ClusterConnectionFactory",
+                "SOCKET_CONNECT_TIMEOUT": 0.5,
+                "SOCKET_TIMEOUT": 0.5,
+            },
+        },
+    }
+    caches["default"].clear()
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"  # survives the FLUSHALL below
+    settings.SESSION_CACHE_ALIAS = "auth"
+    use_mode("hybrid", STORE="redis", REDIS_CACHE_ALIAS="auth")
+    clients = [SignInClient(flavour) for _ in range(6)]  # enough sign-ins to land on every node
+    for client in clients:
+        assert client.login("alice").status_code == 200
+    for client in clients[::2]:
+        services.revoke(client.session_id, "admin")  # type: ignore[arg-type]
+    expected = [401, 200] * 3
+    assert [c.get("/api/auth/me/").status_code for c in clients] == expected
+    assert len(cluster.keys(f"*{KEY_PREFIX}*")) == 6
+    assert sum(bool(node.client().keys(f"*{KEY_PREFIX}*")) for node in cluster.nodes) > 1
+    cluster.flushall()
+    assert [c.get("/api/auth/me/").status_code for c in clients] == expected
