@@ -200,3 +200,36 @@ def test_another_process_sees_the_missed_revocation_once_the_first_is_back(
     state = other_process.get(uuid.UUID(live.session_id))
     assert state is not None
     assert state.revoked
+
+
+def test_after_a_failure_redis_is_left_alone_for_a_moment(redis: RedisServer, alice: Any, monkeypatch: Any) -> None:
+    """What keeps an outage cheap: one failed attempt per ``retry_after``, not one per request."""
+    monkeypatch.setattr(RedisStore, "retry_after", 60.0)
+    clients = _clients("header")
+    redis.stop()
+    assert _statuses(clients) == {"live": 200, REVOKED: 401}  # the first check fails over to the database
+    store = get_store()
+    monkeypatch.setattr(store, "_client", lambda: pytest.fail("Redis was tried again during the back-off"))
+    assert _statuses(clients) == {"live": 200, REVOKED: 401}
+    services.revoke(clients["live"].session_id, "admin")  # type: ignore[arg-type]
+    assert _statuses(clients) == {"live": 401, REVOKED: 401}
+
+
+def test_a_session_engine_that_cannot_delete_does_not_stop_a_revocation(
+    redis: RedisServer, alice: Any, settings: Any, caplog: Any
+) -> None:
+    settings.CACHES = {
+        **settings.CACHES,
+        "auth": {
+            **settings.CACHES["auth"],
+            "OPTIONS": {**settings.CACHES["auth"]["OPTIONS"], "IGNORE_EXCEPTIONS": False},
+        },
+    }
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    client = SignInClient("session")
+    client.login("alice")
+    redis.stop()
+    with caplog.at_level(logging.WARNING, logger="dualauth"):
+        assert services.revoke(client.session_id, "admin") is True  # type: ignore[arg-type]
+    assert any("could not delete a revoked session" in r.getMessage() for r in caplog.records)
+    assert services.check(client.session_id, "session") is None

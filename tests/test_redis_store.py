@@ -18,7 +18,7 @@ from dualauth.models import AuthSession
 from dualauth.stores import get_store
 from dualauth.stores.redis import KEY_PREFIX, RedisStore, _micros
 
-from .conftest import SignInClient
+from .conftest import SignInClient, rewrite_sign_in
 
 
 @pytest.fixture
@@ -178,3 +178,11 @@ def test_a_lagging_replica_never_answers(redis_url: str, settings: Any, use_mode
         assert client.get("/api/auth/me/").status_code == 401
     finally:
         replica.flushdb()
+
+
+def test_an_ended_sign_in_leaves_no_entry(store: RedisStore, alice: Any, raw: Any) -> None:
+    client = SignInClient("header")
+    client.login("alice")
+    rewrite_sign_in(client.session_id, expires_at=timezone.now() - timedelta(seconds=1))
+    assert raw.keys(f"*{KEY_PREFIX}{client.session_id}") == []
+    assert client.get("/api/auth/me/").status_code == 401

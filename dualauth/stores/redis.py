@@ -200,11 +200,7 @@ class RedisStore(BaseStore):
     def _available_client(self) -> Any:
         """A client to use now, or ``None`` while Redis is backed off or being re-synced by another thread."""
         if self._outage_started is None:
-            try:
-                return self._client()
-            except REDIS_ERRORS as exc:
-                self._failed(exc)
-                return None
+            return self._client()  # connects lazily: network errors surface on the first command
         if time.monotonic() < self._retry_at or not self._lock.acquire(blocking=False):
             self._fallbacks += 1
             self._log_outage()
