@@ -223,12 +223,14 @@ def _eviction_policy(alias: str) -> str | None:
     reported: a deploy check must not fail on the network.
     """
     from django.core.cache import caches
-    from redis.exceptions import RedisError
 
+    from .stores.redis import REDIS_ERRORS
+
+    failures: tuple[type[BaseException], ...] = (*REDIS_ERRORS, AttributeError, KeyError, ImproperlyConfigured)
     try:
         client = caches[alias].client.get_client(write=True)  # type: ignore[attr-defined]
         config = client.config_get("maxmemory*")
-    except (RedisError, OSError, AttributeError, KeyError, ImproperlyConfigured):
+    except failures:
         return None
     policy = config.get("maxmemory-policy", "noeviction")
     if policy == "noeviction" or str(config.get("maxmemory", "0")) == "0":

@@ -28,6 +28,8 @@ class ClusterConnectionFactory(ConnectionFactory):  # type: ignore[type-arg]
         ):
             if self.options.get(option) is not None:
                 options[argument] = self.options[option]
+        if "retry" in self.pool_cls_kwargs:  # the README's fail-fast tip: CONNECTION_POOL_KWARGS = {"retry": ...}
+            options["retry"] = self.pool_cls_kwargs["retry"]
         return RedisCluster.from_url(url, **{**options, **self.redis_client_cls_kwargs})
 
     def disconnect(self, connection: Any) -> None:

@@ -610,6 +610,11 @@ def cleanup(now: datetime | None = None) -> Cleanup:
     return Cleanup(sign_ins=sign_ins, tokens=tokens, resynced=resynced)
 
 
+def deliver_pending() -> bool:
+    """Whether the state store holds every change made so far (see ``BaseStore.flush``)."""
+    return get_store().flush()
+
+
 def forget(sid: uuid.UUID) -> None:
     """A row is gone (its user was deleted, or cleanup removed it): the store must stop answering for it."""
     get_store().changed(sid)

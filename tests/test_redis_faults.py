@@ -8,10 +8,12 @@ one, or answer 500.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -233,3 +235,73 @@ def test_a_session_engine_that_cannot_delete_does_not_stop_a_revocation(
         assert services.revoke(client.session_id, "admin") is True  # type: ignore[arg-type]
     assert any("could not delete a revoked session" in r.getMessage() for r in caplog.records)
     assert services.check(client.session_id, "session") is None
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_restart_from_a_snapshot_does_not_bring_back_a_revocation(
+    redis: RedisServer, alice: Any, flavour: str
+) -> None:
+    """Redis with persistence: the snapshot predates the revocation, and the restart loads it."""
+    clients = _clients(flavour)
+    live = clients["live"]
+    redis.client().save()  # the snapshot holds the live entry...
+    services.revoke(live.session_id, "admin")  # type: ignore[arg-type]
+    assert _entry(redis, live.session_id)["r"] == 1  # type: ignore[index]
+    redis.restart()  # ...and comes back without the revocation
+    assert _entry(redis, live.session_id)["r"] == 0  # type: ignore[index]
+    assert _statuses(clients) == {"live": 401, REVOKED: 401}
+    assert _entry(redis, live.session_id)["r"] == 1  # type: ignore[index]
+
+
+def test_a_command_run_during_an_outage_says_the_store_was_not_told(
+    redis: RedisServer, partition: Partition, alice: Any
+) -> None:
+    """A command will not be around to deliver its writes later: it fails loudly, and cleanup heals."""
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from dualauth import stores
+
+    client = _clients("header")["live"]
+    partition.cut()
+    with pytest.raises(CommandError, match="could not be told"):
+        call_command("dualauth_revoke", "--user", "alice", stdout=io.StringIO())
+    partition.heal()
+    stores._store = None  # the command's process has exited; a web process never saw the outage
+    assert _entry(redis, client.session_id)["r"] == 0  # type: ignore[index]
+    call_command("dualauth_cleanup", stdout=io.StringIO())
+    assert _entry(redis, client.session_id)["r"] == 1  # type: ignore[index]
+    assert client.get("/api/auth/me/").status_code == 401
+
+
+def test_changes_during_the_re_sync_wait_for_it_instead_of_being_lost(
+    redis: RedisServer, partition: Partition, alice: Any, monkeypatch: Any
+) -> None:
+    """A revocation committed while another thread re-syncs must not be queued behind a finished re-sync."""
+    clients = [SignInClient("header") for _ in range(2)]
+    for client in clients:
+        client.login("alice")
+        client.get("/api/auth/me/")
+    first, second = clients
+    store = get_store()
+    partition.cut()
+    services.revoke(first.session_id, "admin")  # type: ignore[arg-type]
+    partition.heal()
+    real = store._write_revocations  # type: ignore[attr-defined]
+    racer = threading.Thread(target=services.revoke, args=(second.session_id, "admin"))
+
+    def resync_while_another_thread_revokes(client: Any, since: Any) -> int:
+        written = real(client, since)  # the re-sync's query has run...
+        if racer.ident is not None:
+            return written
+        racer.start()  # ...and now another request revokes
+        racer.join(timeout=0.3)
+        assert racer.is_alive(), "the racing revocation did not wait for the re-sync"
+        return written
+
+    monkeypatch.setattr(store, "_write_revocations", resync_while_another_thread_revokes)
+    assert first.get("/api/auth/me/").status_code == 401  # this request re-syncs
+    racer.join(timeout=10)
+    monkeypatch.undo()
+    assert _entry(redis, second.session_id)["r"] == 1  # type: ignore[index]
+    assert second.get("/api/auth/me/").status_code == 401

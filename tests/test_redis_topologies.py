@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -12,6 +13,8 @@ from typing import Any
 import pytest
 from django.core.cache import caches
 from django_redis.pool import ConnectionFactory
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from dualauth import services
 from dualauth.stores import get_store
@@ -155,3 +158,32 @@ def test_on_a_redis_cluster_revocations_hold(
     assert sum(bool(node.client().keys(f"*{KEY_PREFIX}*")) for node in cluster.nodes) > 1
     cluster.flushall()
     assert [c.get("/api/auth/me/").status_code for c in clients] == expected
+
+
+def test_an_unreachable_cluster_is_an_outage_not_a_500(
+    settings: Any, use_mode: Any, monkeypatch: Any, alice: Any
+) -> None:
+    from django.core.management import call_command
+
+    from .redis_server import spare_port
+
+    monkeypatch.setattr(ConnectionFactory, "_pools", {})
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "auth": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{spare_port()}/0",
+            "OPTIONS": {
+                "CONNECTION_FACTORY": "dualauth.redis_cluster.ClusterConnectionFactory",
+                "SOCKET_CONNECT_TIMEOUT": 0.2,
+                "CONNECTION_POOL_KWARGS": {"retry": Retry(NoBackoff(), 0)},
+            },
+        },
+    }
+    use_mode("jwt", STORE="redis", REDIS_CACHE_ALIAS="auth")
+    client = SignInClient("header")
+    assert client.login("alice").status_code == 200
+    assert client.get("/api/auth/me/").status_code == 200
+    services.revoke(client.session_id, "admin")  # type: ignore[arg-type]
+    assert client.get("/api/auth/me/").status_code == 401
+    call_command("check", "--deploy", "--fail-level", "ERROR", stdout=io.StringIO())

@@ -75,3 +75,11 @@ class BaseStore:
     def resync(self, sids: Iterable[uuid.UUID]) -> int:
         """Write these sign-ins again from the database; return how many. A store with no copy has nothing to do."""
         return 0
+
+    def flush(self) -> bool:
+        """Deliver now any write held back (its backend was unreachable); return whether none is left.
+
+        A short-lived process (a management command) calls it before exiting,
+        since it will not be around to deliver them later.
+        """
+        return True

@@ -8,12 +8,18 @@ Why it is safe to cache a revocation:
   touch) goes through one Lua script that refuses to replace a revoked entry
   or a newer one. A refill that read the database just before a concurrent
   revocation therefore cannot bring the sign-in back to life.
-- Entries expire with the sign-in (its expiry, or its idle deadline).
+- Entries expire with the sign-in (its expiry, or its idle deadline), and a
+  live entry is trusted for ``max_entry_age`` at most: the bound on any
+  staleness that no check can see coming.
+- A Redis that restarted (from a snapshot, say) or failed over to a replica
+  may have lost writes. Every new connection compares the server's ``run_id``
+  with the one recorded at the last re-sync; on a change, every unexpired
+  revocation is written again before Redis answers another check.
 - An unreachable Redis sends every check to the database for a short back-off,
-  logged once per interval. Writes missed meanwhile are remembered, and on the
-  way back every sign-in revoked since the outage began is written again before
-  Redis answers a check: a revocation that could not reach Redis is never
-  undone by the stale entry Redis still holds.
+  logged once per interval. On the way back, entries changed meanwhile are
+  dropped and every sign-in revoked since the outage began is written again,
+  before Redis answers a check: a revocation that could not reach Redis is
+  never undone by the stale entry Redis still holds.
 
 Reads and writes use the primary (``get_client(write=True)``): a replica that
 lags behind a revocation must not answer for it. The raw redis-py client is
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -33,9 +40,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.cache import caches
-from django.db.models import Q
+from django.core.exceptions import ValidationError
 from django.utils import timezone
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from ..models import AuthSession
 from .base import BaseStore, SignInState
@@ -45,7 +52,9 @@ logger = logging.getLogger("dualauth")
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 KEY_PREFIX = "dualauth:sid:"
-REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
+BOOT_KEY = "dualauth:boot"
+REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, RedisClusterException, OSError)
+CHUNK = 500
 
 # KEYS[1] the entry; ARGV[1] the new value, ARGV[2] its last-seen time, ARGV[3] its TTL in ms.
 # A revoked entry is final; an entry seen more recently than the new value is newer.
@@ -101,7 +110,7 @@ def decode(sid: uuid.UUID, raw: bytes | str) -> SignInState | None:
             expires_at=_moment(data["e"]),
             revoked=bool(data["r"]),
         )
-    except (ValueError, TypeError, KeyError, AttributeError):
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError, ValidationError):
         return None
 
 
@@ -114,6 +123,11 @@ class RedisStore(BaseStore):
     log_interval = 60.0
     #: Revocations this much older than the first failure are re-synced too (clocks of app servers differ).
     resync_slack = timedelta(seconds=60)
+    #: No live entry is trusted for longer: it bounds a revocation that reached the database but not Redis
+    #: from a process that never came back to deliver it (a command run during an outage, say).
+    max_entry_age = timedelta(minutes=5)
+    #: Sign-ins whose entries are dropped when Redis is back, at most (the others go stale, not wrong).
+    max_unsynced = 100_000
 
     def __init__(self, alias: str, idle_timeout: int | None) -> None:
         self.alias = alias
@@ -126,15 +140,19 @@ class RedisStore(BaseStore):
         self._fallbacks = 0
         self._unsynced: set[uuid.UUID] = set()
         self._script: Any = None
+        self._rebooted: str | None = None
 
     # The contract -----------------------------------------------------------
 
     def get(self, sid: uuid.UUID) -> SignInState | None:
-        client = self._available_client()
-        if client is None:
-            return self.database.get(sid)
         try:
+            client = self._available_client()
+            if client is None:
+                return self.database.get(sid)
             raw = client.get(self._key(sid))
+            if self._rebooted is not None:
+                self._after_reboot(client)
+                raw = client.get(self._key(sid))
             state = None if raw is None else decode(sid, raw)
             if state is not None:
                 return state
@@ -147,16 +165,18 @@ class RedisStore(BaseStore):
             return self.database.get(sid)
 
     def changed(self, sid: uuid.UUID) -> None:
-        client = self._available_client()
-        if client is None:
-            self._remember(sid)
-            return
         try:
+            client = self._available_client()
+            if client is None:
+                self._remember(sid)
+                return
             state = self.database.get(sid)
             if state is None:
                 client.delete(self._key(sid))
             else:
                 self._write(client, state)
+            if self._rebooted is not None:
+                self._after_reboot(client)
         except REDIS_ERRORS as exc:
             self._remember(sid)
             self._failed(exc)
@@ -165,13 +185,27 @@ class RedisStore(BaseStore):
         count = 0
         for sid in sids:
             self.changed(sid)
+            if self._outage_started is not None:
+                break
             count += 1
         return count
 
+    def flush(self) -> bool:
+        """Try Redis now, back-off or not, and deliver what an outage held back; ``True`` if nothing is left."""
+        if self._outage_started is None:
+            return True
+        self._retry_at = 0.0
+        self._available_client()
+        return self._outage_started is None
+
     # Writing ----------------------------------------------------------------
 
+    def _name(self, name: str) -> str:
+        # A fixed version: processes of a rolling deploy that changes the cache VERSION share entries.
+        return str(caches[self.alias].make_key(name, version=1))
+
     def _key(self, sid: uuid.UUID) -> str:
-        return str(caches[self.alias].make_key(f"{KEY_PREFIX}{sid}"))
+        return self._name(f"{KEY_PREFIX}{sid}")
 
     def _deadline(self, state: SignInState) -> datetime:
         if self.idle_timeout is None:
@@ -180,58 +214,100 @@ class RedisStore(BaseStore):
 
     def _write(self, client: Any, state: SignInState) -> None:
         key = self._key(state.sid)
-        ttl_ms = int((self._deadline(state) - timezone.now()).total_seconds() * 1000)
+        now = timezone.now()
+        deadline = self._deadline(state)
+        ttl_ms = int((deadline - now).total_seconds() * 1000)
         if ttl_ms <= 0:
             # The sign-in is over whatever the entry says: drop it so the database answers.
             client.delete(key)
         elif state.revoked:
             client.set(key, encode(state), px=ttl_ms)
         else:
+            ttl_ms = min(ttl_ms, int(self.max_entry_age.total_seconds() * 1000))
             if self._script is None:
                 self._script = client.register_script(SET_UNLESS_REVOKED_OR_NEWER)
             self._script(keys=[key], args=[encode(state), _micros(state.last_seen_at), ttl_ms], client=client)
 
-    # Outages ----------------------------------------------------------------
+    def _write_revocations(self, client: Any, since: datetime | None) -> int:
+        """Write every revocation that still matters (revoked after ``since``, when given) again."""
+        rows = AuthSession.objects.filter(revoked_at__isnull=False, expires_at__gt=timezone.now())
+        if since is not None:
+            rows = rows.filter(revoked_at__gte=since)
+        written = 0
+        for row in rows.only(*STATE_FIELDS).iterator(chunk_size=CHUNK):
+            self._write(client, SignInState.of(row))
+            written += 1
+        return written
+
+    # Restarts and failovers -------------------------------------------------
 
     def _client(self) -> Any:
         backend: Any = caches[self.alias]
-        return backend.client.get_client(write=True)
+        client = backend.client.get_client(write=True)
+        pool = getattr(client, "connection_pool", None)
+        if pool is not None and not getattr(pool, "_dualauth_watched", False):
+            _watch(pool)
+        return client
+
+    def boot_changed(self, run_id: str, recorded: str | None) -> None:
+        """Called on a new connection to a server whose ``run_id`` is not the one last re-synced."""
+        self._rebooted = run_id
+
+    def _after_reboot(self, client: Any) -> None:
+        with self._lock:
+            run_id = self._rebooted
+            if run_id is None:
+                return
+            written = self._write_revocations(client, since=None)
+            client.set(self._name(BOOT_KEY), run_id)
+            self._rebooted = None
+        logger.warning(
+            "dualauth: Redis store %r: a new server run (restart or failover, run_id %s); %d revocations written again",
+            self.alias,
+            run_id,
+            written,
+        )
+
+    # Outages ----------------------------------------------------------------
 
     def _available_client(self) -> Any:
-        """A client to use now, or ``None`` while Redis is backed off or being re-synced by another thread."""
+        """A client to use now, or ``None`` while Redis is backed off."""
         if self._outage_started is None:
-            return self._client()  # connects lazily: network errors surface on the first command
-        if time.monotonic() < self._retry_at or not self._lock.acquire(blocking=False):
+            return self._client()
+        if time.monotonic() < self._retry_at:
             self._fallbacks += 1
             self._log_outage()
             return None
-        try:
-            client = self._client()
-            self._resync(client)
-        except REDIS_ERRORS as exc:
-            self._failed(exc, locked=True)
-            self._fallbacks += 1
-            return None
-        else:
+        with self._lock:  # one thread re-syncs; the others wait for it rather than race it
+            if self._outage_started is None:
+                return self._client()
+            if time.monotonic() < self._retry_at:
+                return None
+            try:
+                client = self._client()
+                self._resync(client)
+            except REDIS_ERRORS as exc:
+                self._mark_down(exc)
+                self._fallbacks += 1
+                return None
             return client
-        finally:
-            self._lock.release()
 
     def _resync(self, client: Any) -> None:
-        """Write again every sign-in changed while Redis was out of reach, then trust it again."""
+        """Drop entries changed while Redis was out of reach, write the revocations made meanwhile, trust it again."""
         started = self._outage_started
         assert started is not None
-        pending = set(self._unsynced)
-        rows = AuthSession.objects.filter(Q(pk__in=pending) | Q(revoked_at__gte=started - self.resync_slack))
-        written = 0
-        for row in rows.only(*STATE_FIELDS).iterator():
-            self._write(client, SignInState.of(row))
-            written += 1
-        self._unsynced -= pending
+        pending = list(self._unsynced)
+        for start in range(0, len(pending), CHUNK):
+            pipe = client.pipeline(transaction=False)
+            for sid in pending[start : start + CHUNK]:
+                pipe.delete(self._key(sid))
+            pipe.execute()
+        written = self._write_revocations(client, since=started - self.resync_slack)
+        self._unsynced.difference_update(pending)
         downtime = (timezone.now() - started).total_seconds()
         logger.warning(
             "dualauth: Redis store %r reachable again after %.0f s; %d requests were answered by the database, "
-            "%d sign-ins re-synced",
+            "%d revocations written again",
             self.alias,
             downtime,
             self._fallbacks,
@@ -241,13 +317,11 @@ class RedisStore(BaseStore):
         self._fallbacks = 0
 
     def _remember(self, sid: uuid.UUID) -> None:
-        self._unsynced.add(sid)
+        if len(self._unsynced) < self.max_unsynced:
+            self._unsynced.add(sid)
 
-    def _failed(self, exc: BaseException, *, locked: bool = False) -> None:
-        if not locked:
-            with self._lock:
-                self._mark_down(exc)
-        else:
+    def _failed(self, exc: BaseException) -> None:
+        with self._lock:
             self._mark_down(exc)
 
     def _mark_down(self, exc: BaseException) -> None:
@@ -275,3 +349,45 @@ class RedisStore(BaseStore):
             self.alias,
             self._fallbacks,
         )
+
+
+_RUN_ID = re.compile(rb"run_id:([0-9a-f]+)")
+
+
+def _watch(pool: Any) -> None:
+    """Have every new connection of ``pool`` check which run of the server it reached.
+
+    A connection is new after a restart or a failover, before any command is
+    sent on it; the check costs two commands per connection, not per request.
+    """
+    handshake = pool.connection_kwargs.get("redis_connect_func")
+
+    def on_connect(connection: Any) -> None:
+        if handshake is None:
+            connection.on_connect()
+        else:
+            handshake(connection)
+        from . import get_store
+
+        store = get_store()
+        if not isinstance(store, RedisStore):
+            return
+        connection.send_command("INFO", "server")
+        info = connection.read_response()
+        match = _RUN_ID.search(info if isinstance(info, bytes) else str(info).encode())
+        connection.send_command("GET", store._name(BOOT_KEY))
+        recorded = connection.read_response()
+        if match is None:
+            return
+        run_id = match.group(1).decode()
+        recorded_text = recorded.decode() if isinstance(recorded, bytes) else recorded
+        if recorded_text != run_id:
+            store.boot_changed(run_id, recorded_text)
+
+    pool.connection_kwargs["redis_connect_func"] = on_connect
+    # Connections made before now (by the cache API, say) reconnect with the function they were made with.
+    for attribute in ("_available_connections", "_in_use_connections", "_connections"):
+        for connection in list(getattr(pool, attribute, None) or ()):
+            if connection is not None:
+                connection.redis_connect_func = on_connect
+    pool._dualauth_watched = True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from dualauth import services
 from dualauth.conf import dualauth_settings
@@ -20,7 +20,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         done = services.cleanup()
         retention = dualauth_settings.REVOKED_RETENTION
-        self.stdout.write(
+        summary = (
             f"Deleted {done.sign_ins} ended sign-in(s) older than {retention} s and {done.tokens} expired "
             f"refresh token(s); re-sent {done.resynced} revocation(s) to the state store."
         )
+        if not services.deliver_pending():
+            raise CommandError(f"{summary} The state store is unreachable: run this again once it is back.")
+        self.stdout.write(summary)

@@ -36,11 +36,14 @@ class Command(BaseCommand):
         what = f"{kind} sign-ins" if kind else "sign-ins"
         if options["all"]:
             if options["interactive"]:
-                answer = input(f"This ends every live {what} of every user. Type 'yes' to continue: ")
+                try:
+                    answer = input(f"This ends every live {what} of every user. Type 'yes' to continue: ")
+                except EOFError:
+                    answer = ""
                 if answer != "yes":
-                    raise CommandError("Cancelled; nothing was revoked.")
+                    raise CommandError("Cancelled; nothing was revoked. (--noinput skips this question.)")
             count, users = services.revoke_everyone(Reason.ADMIN, kind=kind)
-            self.stdout.write(f"Revoked {count} {what} of {users} user(s).")
+            self._done(f"Revoked {count} {what} of {users} user(s).")
             return
         user_model = get_user_model()
         try:
@@ -48,4 +51,13 @@ class Command(BaseCommand):
         except user_model.DoesNotExist:
             raise CommandError(f"No user named {options['user']!r}.") from None
         count = services.revoke_user(user, Reason.ADMIN, kind=kind)
-        self.stdout.write(f"Revoked {count} {what} of {options['user']}.")
+        self._done(f"Revoked {count} {what} of {options['user']}.")
+
+    def _done(self, summary: str) -> None:
+        if not services.deliver_pending():
+            raise CommandError(
+                f"{summary} The revocations are in the database, but the state store could not be told: "
+                "until it can, a process reading it may accept them for up to a few minutes. "
+                "Run manage.py dualauth_cleanup once it is reachable."
+            )
+        self.stdout.write(summary)
