@@ -344,6 +344,7 @@ def refresh(raw: Any, request: HttpRequest) -> SignIn:
             raise SignInRefused("This refresh token was just used by a concurrent request.", "refresh_conflict")
         raise SignInRefused(ENDED, "session_ended")
     if _within_reuse_grace(row, jti, now):
+        logger.info("dualauth: the refresh token sign-in %s just rotated was presented again, within the grace", row.pk)
         raise SignInRefused(
             "This refresh token was just replaced by a concurrent refresh; use the new one.", "refresh_conflict"
         )
