@@ -295,7 +295,8 @@ class RedisStore(BaseStore):
     def _resync(self, client: Any) -> None:
         """Drop entries changed while Redis was out of reach, write the revocations made meanwhile, trust it again."""
         started = self._outage_started
-        assert started is not None
+        if started is None:
+            return
         pending = list(self._unsynced)
         for start in range(0, len(pending), CHUNK):
             pipe = client.pipeline(transaction=False)
