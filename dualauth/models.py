@@ -44,6 +44,17 @@ class AuthSessionQuerySet(models.QuerySet["AuthSession"]):
         idle_since = _idle_since()
         return live if idle_since is None else live.filter(last_seen_at__gt=idle_since)
 
+    def revoked(self) -> AuthSessionQuerySet:
+        return self.filter(revoked_at__isnull=False)
+
+    def expired(self) -> AuthSessionQuerySet:
+        """Not revoked, but past their expiry or idle past ``SESSION_IDLE_TIMEOUT``."""
+        ended = models.Q(expires_at__lte=timezone.now())
+        idle_since = _idle_since()
+        if idle_since is not None:
+            ended |= models.Q(last_seen_at__lte=idle_since)
+        return self.filter(ended, revoked_at__isnull=True)
+
 
 class AuthSession(models.Model):
     """A sign-in. Written only by ``dualauth.services``; everything else reads."""
@@ -92,3 +103,12 @@ class AuthSession(models.Model):
         if idle_since is not None and self.last_seen_at <= idle_since:
             return "expired"
         return "active"
+
+
+class StoredSession(AuthSession):
+    """Session-kind sign-ins seen from their Django session store: the admin's "Session store" screen."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("stored session")
+        verbose_name_plural = _("session store")

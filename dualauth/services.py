@@ -253,11 +253,16 @@ def _blacklist_installed() -> bool:
     return apps.is_installed("rest_framework_simplejwt.token_blacklist")
 
 
+OUTSTANDING_SID_MARK = "sid:"
+
+
 def _outstand(refresh: RefreshToken, user: Any) -> None:
     """Record the token in simplejwt's outstanding list, without its raw text.
 
     simplejwt stores the whole token there; a database leak would then hand
-    out live refresh tokens. The jti is all revocation needs.
+    out live refresh tokens. The jti is all revocation needs; the ``token``
+    column keeps ``sid:<id>`` instead, so the admin can show the sign-in of
+    every token of a family, rotated ones included.
     """
     if not _blacklist_installed():
         return
@@ -266,7 +271,7 @@ def _outstand(refresh: RefreshToken, user: Any) -> None:
     OutstandingToken.objects.create(
         user=user,
         jti=refresh[jwt_settings().JTI_CLAIM],
-        token="",
+        token=f"{OUTSTANDING_SID_MARK}{refresh[SID_CLAIM]}",
         created_at=timezone.now(),
         expires_at=_exp(refresh),
     )
@@ -609,6 +614,80 @@ def cleanup(now: datetime | None = None) -> Cleanup:
     live_revocations = AuthSession.objects.filter(revoked_at__isnull=False, expires_at__gt=now)
     resynced = get_store().resync(live_revocations.values_list("pk", flat=True).iterator())
     return Cleanup(sign_ins=sign_ins, tokens=tokens, resynced=resynced)
+
+
+# Administration -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenReport:
+    """What an administrator sees of a pasted token: only ever built for a token this site signed."""
+
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    token_type: str
+    expired: bool
+    user: Any
+    auth_session: AuthSession | None
+
+
+def inspect_token(raw: str) -> TokenReport:
+    """Decode a token pasted into the admin (leaked in a log, say), or raise ``SignInRefused``.
+
+    Everything but expiry is verified: a leaked token may have expired while
+    the sign-in behind it lives on, and that sign-in is what needs revoking.
+    """
+    import jwt as pyjwt
+
+    from .tokens import genuine_claims
+
+    raw = raw.strip() if isinstance(raw, str) else raw
+    claims = genuine_claims(raw)
+    if claims is None:
+        raise SignInRefused(INVALID_TOKEN, "token_not_valid")
+    jwt = jwt_settings()
+    sid = parse_sid(claims.get(SID_CLAIM))
+    return TokenReport(
+        header=pyjwt.get_unverified_header(raw),
+        claims=claims,
+        token_type=str(claims.get(jwt.TOKEN_TYPE_CLAIM, "")),
+        expired=int(claims.get("exp", 0)) <= int(timezone.now().timestamp()),
+        user=_user_by_claim(claims.get(jwt.USER_ID_CLAIM), active_only=False),
+        auth_session=None if sid is None else AuthSession.objects.select_related("user").filter(pk=sid).first(),
+    )
+
+
+def revoke_token(report: TokenReport, reason: str = Reason.ADMIN) -> bool:
+    """End what a token can do: its sign-in, or for a legacy refresh token without ``sid``, the token itself."""
+    if report.auth_session is not None:
+        return revoke(report.auth_session.pk, reason)
+    jwt = jwt_settings()
+    if report.token_type == "refresh" and report.user is not None:
+        expires = datetime.fromtimestamp(int(report.claims.get("exp", 0)), tz=UTC)
+        return _blacklist(str(report.claims.get(jwt.JTI_CLAIM, "")), report.user.pk, expires)
+    return False
+
+
+def blacklist_refresh_tokens(outstanding: Any, reason: str = Reason.ADMIN) -> int:
+    """Blacklist simplejwt ``OutstandingToken`` rows; the current token of a live sign-in ends the sign-in.
+
+    Blacklisting only the refresh token would leave that sign-in's access
+    token working until it expires; revoking the sign-in refuses it at once.
+    """
+    done = 0
+    for token in outstanding:
+        row = AuthSession.objects.filter(kind=Kind.JWT, refresh_jti=token.jti, revoked_at__isnull=True).first()
+        if row is not None:
+            done += revoke(row.pk, reason)
+        else:
+            done += _blacklist(token.jti, token.user_id, token.expires_at)
+    return done
+
+
+def outstanding_sid(token: Any) -> uuid.UUID | None:
+    """The sign-in a simplejwt ``OutstandingToken`` row belongs to, when dualauth issued it."""
+    text = token.token or ""
+    return parse_sid(text[len(OUTSTANDING_SID_MARK) :]) if text.startswith(OUTSTANDING_SID_MARK) else None
 
 
 def deliver_pending() -> bool:

@@ -103,17 +103,18 @@ def parse_sid(value: Any) -> uuid.UUID | None:
         return None
 
 
-def token_sid(raw: Any, token_type: str) -> uuid.UUID | None:
-    """The ``sid`` of a genuine token of ``token_type``, expired or not: what logout needs.
+def genuine_claims(raw: Any) -> dict[str, Any] | None:
+    """The claims of a token this site signed, expired or not; ``None`` for anything else.
 
-    The signature, algorithm, audience and issuer are still verified; only
-    expiry is not, so a client can end a sign-in whose access token ran out.
+    The signature, algorithm, audience and issuer are verified; only expiry is
+    not, so a client can end a sign-in whose access token ran out, and an
+    administrator can revoke the sign-in behind a leaked, expired token.
     """
     if not isinstance(raw, str) or not raw or len(raw) > dualauth_settings.MAX_TOKEN_LENGTH:
         return None
     backend = token_backend()
     try:
-        payload = pyjwt.decode(
+        return pyjwt.decode(  # type: ignore[no-any-return]
             raw,
             backend.get_verifying_key(raw),  # type: ignore[arg-type]
             algorithms=[backend.algorithm],
@@ -123,6 +124,11 @@ def token_sid(raw: Any, token_type: str) -> uuid.UUID | None:
         )
     except Exception:  # noqa: BLE001 - any failure means "not a token of ours"
         return None
-    if payload.get(jwt_settings().TOKEN_TYPE_CLAIM) != token_type:
+
+
+def token_sid(raw: Any, token_type: str) -> uuid.UUID | None:
+    """The ``sid`` of a genuine token of ``token_type``, expired or not: what logout needs."""
+    payload = genuine_claims(raw)
+    if payload is None or payload.get(jwt_settings().TOKEN_TYPE_CLAIM) != token_type:
         return None
     return parse_sid(payload.get(SID_CLAIM))

@@ -74,7 +74,7 @@ def test_a_revocation_is_kept_as_long_as_the_sign_in_could_have_lived(store: Red
     services.revoke(client.session_id, "admin")
     row = AuthSession.objects.get(pk=client.session_id)
     left_ms = (row.expires_at - timezone.now()).total_seconds() * 1000
-    assert left_ms - 5000 < _pttl(raw, client.session_id) <= left_ms
+    assert left_ms - 60_000 < _pttl(raw, client.session_id) <= left_ms + 1000  # far above the 5-minute cap
 
 
 def test_a_live_entry_is_trusted_for_max_entry_age_at_most(store: RedisStore, alice: Any, raw: Any) -> None:

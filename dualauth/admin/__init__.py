@@ -1,0 +1,30 @@
+"""dualauth's admin screens: Sign-ins, refresh tokens, the session store, and sign-ins on the user page."""
+
+from __future__ import annotations
+
+from django.apps import apps
+from django.contrib import admin
+
+from ..models import AuthSession, StoredSession
+from .session_store import SessionStoreAdmin
+from .sign_ins import AuthSessionAdmin
+from .users import SignInsUserAdminMixin, install_on_default_user_admin
+
+__all__ = ["AuthSessionAdmin", "SessionStoreAdmin", "SignInsUserAdminMixin"]
+
+admin.site.register(AuthSession, AuthSessionAdmin)
+admin.site.register(StoredSession, SessionStoreAdmin)
+
+if apps.is_installed("rest_framework_simplejwt.token_blacklist"):
+    # Import simplejwt's registrations first, whatever the order of INSTALLED_APPS, then replace them.
+    import rest_framework_simplejwt.token_blacklist.admin  # noqa: F401
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+    from .tokens import BlacklistedTokenAdmin, OutstandingTokenAdmin
+
+    for _model, _admin in ((OutstandingToken, OutstandingTokenAdmin), (BlacklistedToken, BlacklistedTokenAdmin)):
+        if admin.site.is_registered(_model):
+            admin.site.unregister(_model)
+        admin.site.register(_model, _admin)
+
+install_on_default_user_admin()

@@ -1,0 +1,112 @@
+"""What every dualauth admin screen shares: who may see and revoke, and the confirmation step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.functional import Promise
+
+StrOrPromise = str | Promise
+
+VIEW_PERMISSION = "dualauth.view_authsession"
+REVOKE_PERMISSION = "dualauth.revoke_authsession"
+
+
+def can_view(request: HttpRequest) -> bool:
+    return request.user.is_active and request.user.has_perm(VIEW_PERMISSION)  # type: ignore[union-attr]
+
+
+def can_revoke(request: HttpRequest) -> bool:
+    return request.user.is_active and request.user.has_perm(REVOKE_PERMISSION)  # type: ignore[union-attr]
+
+
+def require_revoke(request: HttpRequest) -> None:
+    """A POST that revokes, from a staff user without the permission, is refused whatever the form said."""
+    if not can_revoke(request):
+        raise PermissionDenied
+
+
+class DualAuthAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Read-only screens: viewing needs ``view_authsession``, revoking ``revoke_authsession``.
+
+    Nothing is added, edited or deleted here: history stays as it happened,
+    and ending a sign-in goes through ``dualauth.services``.
+    """
+
+    revoke_actions: tuple[str, ...] = ()
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return can_view(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return can_view(request)
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return can_revoke(request)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        # Django drops an action the user may not run with a notice and a redirect; a forged revoke is a 403.
+        if request.method == "POST" and request.POST.get("action") in self.revoke_actions:
+            require_revoke(request)
+        return super().changelist_view(request, {**(extra_context or {}), "can_revoke": can_revoke(request)})
+
+    def revoke_rows(self, request: HttpRequest, rows: Iterable[Any]) -> int:
+        """Revoke sign-ins for an administrator: reason ``admin``, and a ``LogEntry`` naming who did it."""
+        from .. import services
+        from ..models import Reason
+
+        count = 0
+        for row in rows:
+            if services.revoke(row.pk, Reason.ADMIN):
+                count += 1
+                self.log_change(request, row, "Revoked (admin)")
+                services.logger.info("dualauth: admin %s revoked sign-in %s", request.user.pk, row.pk)
+        return count
+
+    def confirm(
+        self,
+        request: HttpRequest,
+        queryset: Any,
+        *,
+        title: StrOrPromise,
+        question: StrOrPromise,
+        listed: Iterable[str],
+        act: Callable[[], int],
+        done: StrOrPromise,
+    ) -> HttpResponse | None:
+        """The step between choosing an action and running it: a page listing what it will end."""
+        require_revoke(request)
+        if request.POST.get("post") == "yes":
+            count = act()
+            self.message_user(request, str(done).format(count=count), messages.SUCCESS)
+            return None
+        return TemplateResponse(
+            request,
+            "admin/dualauth/confirm_revoke.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": title,
+                "question": question,
+                "listed": list(listed),
+                "queryset": queryset,
+                "opts": self.model._meta,
+                "action": request.POST.get("action"),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "media": self.media,
+            },
+        )

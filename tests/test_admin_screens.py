@@ -1,0 +1,303 @@
+"""The admin screens: Sign-ins, tokens, the session store and the user page, each action end to end."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import jwt as pyjwt
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.test import Client
+from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from dualauth.models import AuthSession
+
+from .conftest import USER_AGENT, SignInClient, rewrite_sign_in, session_exists
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/dualauth/authsession/"
+
+
+@pytest.fixture
+def admin_user(make_user: Any) -> Any:
+    return make_user("admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def admin(admin_user: Any) -> Client:
+    browser = Client(HTTP_USER_AGENT=USER_AGENT)
+    browser.force_login(admin_user)
+    return browser
+
+
+@pytest.fixture
+def alices(alice: Any, use_mode: Any) -> dict[str, SignInClient]:
+    """alice signed in twice: a browser session and an app holding tokens."""
+    use_mode("hybrid")
+    clients = {"browser": SignInClient("session"), "app": SignInClient("header")}
+    for client in clients.values():
+        assert client.login("alice").status_code == 200
+    return clients
+
+
+def _ids(response: Any) -> set[str]:
+    return {str(row.pk) for row in response.context["cl"].result_list}
+
+
+def _act(admin: Client, url: str, action: str, pks: list[Any], confirm: bool) -> Any:
+    data = {"action": action, "_selected_action": [str(pk) for pk in pks]}
+    if confirm:
+        data["post"] = "yes"
+    return admin.post(url, data)
+
+
+def test_the_changelist_shows_every_sign_in_with_status_and_device(admin: Client, alices: Any) -> None:
+    response = admin.get(CHANGELIST)
+    assert response.status_code == 200
+    assert _ids(response) >= {alices["browser"].session_id, alices["app"].session_id}
+    body = response.content.decode()
+    assert "Chrome 120 on Linux" in body
+    assert "active" in body
+
+
+@pytest.mark.parametrize(
+    ("query", "found"), [("alice", True), ("alice@example.com", True), ("127.0.0", True), ("bob", False)]
+)
+def test_search_by_username_email_and_ip(admin: Client, alices: Any, query: str, found: bool) -> None:
+    ids = _ids(admin.get(CHANGELIST, {"q": query}))
+    assert (alices["app"].session_id in ids) is found
+
+
+def test_filters_by_kind_and_status(admin: Client, alices: Any) -> None:
+    rewrite_sign_in(alices["app"].session_id, expires_at=timezone.now() - timedelta(seconds=1))
+    assert _ids(admin.get(CHANGELIST, {"kind": "jwt"})) == {alices["app"].session_id}
+    assert alices["app"].session_id in _ids(admin.get(CHANGELIST, {"status": "expired"}))
+    active = _ids(admin.get(CHANGELIST, {"status": "active"}))
+    assert alices["browser"].session_id in active
+    assert alices["app"].session_id not in active
+    admin.get(CHANGELIST, {"created_at__year": timezone.now().year})  # the date hierarchy answers
+
+
+def test_revoke_selected_asks_first_then_revokes_and_logs_who(admin: Client, admin_user: Any, alices: Any) -> None:
+    target = alices["app"].session_id
+    page = _act(admin, CHANGELIST, "revoke_selected", [target], confirm=False)
+    assert page.status_code == 200
+    assert "alice" in page.content.decode()
+    assert AuthSession.objects.get(pk=target).status == "active"
+    assert _act(admin, CHANGELIST, "revoke_selected", [target], confirm=True).status_code == 302
+    row = AuthSession.objects.get(pk=target)
+    assert (row.status, row.revoked_reason) == ("revoked", "admin")
+    entry = LogEntry.objects.get(object_id=str(target))
+    assert entry.user_id == admin_user.pk
+    assert alices["app"].get("/api/auth/me/").status_code == 401
+    assert alices["browser"].get("/api/auth/me/").status_code == 200
+
+
+def test_revoke_all_sign_ins_of_these_users(admin: Client, alices: Any, bob: Any) -> None:
+    bobs = SignInClient("header")
+    bobs.login("bob")
+    _act(admin, CHANGELIST, "revoke_users", [alices["app"].session_id], confirm=True)
+    assert [c.get("/api/auth/me/").status_code for c in (*alices.values(), bobs)] == [401, 401, 200]
+
+
+def test_the_detail_page_revokes_and_then_shows_why(admin: Client, alices: Any) -> None:
+    sid = alices["browser"].session_id
+    page = admin.get(f"{CHANGELIST}{sid}/change/")
+    assert 'id="dualauth-revoke"' in page.content.decode()
+    assert "session_key" not in page.content.decode()
+    assert admin.get(f"{CHANGELIST}{sid}/revoke/").status_code == 405
+    assert admin.post(f"{CHANGELIST}{sid}/revoke/").status_code == 302
+    assert alices["browser"].get("/api/auth/me/").status_code == 401
+    page = admin.get(f"{CHANGELIST}{sid}/change/").content.decode()
+    assert 'id="dualauth-revoked"' in page
+    assert "admin" in page
+    assert 'id="dualauth-revoke"' not in page
+
+
+def test_the_screens_add_edit_and_delete_nothing(admin: Client, alices: Any) -> None:
+    assert admin.get(f"{CHANGELIST}add/").status_code == 403
+    sid = alices["app"].session_id
+    assert admin.post(f"{CHANGELIST}{sid}/change/", {"ip": "10.0.0.1"}).status_code == 403
+    assert admin.post(f"{CHANGELIST}{sid}/delete/", {"post": "yes"}).status_code == 403
+    assert AuthSession.objects.get(pk=sid).ip == "127.0.0.1"
+
+
+REVOKE_TOKEN = f"{CHANGELIST}revoke-token/"
+
+
+@pytest.mark.parametrize("which", ["access", "refresh"])
+def test_a_pasted_token_is_decoded_and_its_sign_in_revoked(admin: Client, alices: Any, which: str) -> None:
+    app = alices["app"]
+    raw = app.access if which == "access" else app.refresh
+    page = admin.post(REVOKE_TOKEN, {"token": f"Bearer {raw}", "_inspect": "1"})
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert app.session_id in body
+    assert f"<td>{which}</td>" in body or f"<td>{which} " in body
+    assert "HS256" in body
+    assert admin.post(REVOKE_TOKEN, {"token": raw, "_revoke": "1"}).status_code == 302
+    assert AuthSession.objects.get(pk=app.session_id).revoked_reason == "admin"
+    assert app.get("/api/auth/me/").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "garbage",
+        "a.b.c",
+        "",
+        "x" * 20_000,
+        pyjwt.encode({"sid": "x", "user_id": "1", "token_type": "access", "exp": 2**33}, "k" * 64, algorithm="HS256"),
+    ],
+)
+def test_a_bad_or_foreign_token_is_a_form_error_not_a_500(admin: Client, alices: Any, token: str) -> None:
+    page = admin.post(REVOKE_TOKEN, {"token": token, "_revoke": "1"})
+    assert page.status_code == 200
+    assert page.context["form"].errors
+    assert AuthSession.objects.filter(revoked_at__isnull=False).count() == 0
+
+
+def test_an_expired_token_still_leads_to_its_live_sign_in(admin: Client, alices: Any, settings: Any) -> None:
+    from dualauth.tokens import AccessToken
+
+    app = alices["app"]
+    old = AccessToken(app.access)
+    old.set_exp(lifetime=timedelta(seconds=-10))
+    assert admin.post(REVOKE_TOKEN, {"token": str(old), "_revoke": "1"}).status_code == 302
+    assert app.get("/api/auth/me/").status_code == 401
+
+
+TOKENS = "/admin/token_blacklist/outstandingtoken/"
+
+
+def test_outstanding_tokens_show_their_sign_in_and_status(admin: Client, alices: Any) -> None:
+    app = alices["app"]
+    assert app.do_refresh().status_code == 200
+    body = admin.get(TOKENS).content.decode()
+    assert body.count(app.session_id) >= 2  # both tokens of the family link to it
+    assert "blacklisted" in body
+    assert "outstanding" in body
+    assert "sid:" not in body
+    assert admin.get("/admin/token_blacklist/blacklistedtoken/").status_code == 200
+
+
+def test_blacklisting_the_current_token_ends_the_sign_in_access_token_included(admin: Client, alices: Any) -> None:
+    app = alices["app"]
+    from dualauth.tokens import RefreshToken
+
+    current = OutstandingToken.objects.get(jti=RefreshToken(app.refresh)["jti"])
+    assert _act(admin, TOKENS, "blacklist_selected", [current.pk], confirm=False).status_code == 200
+    _act(admin, TOKENS, "blacklist_selected", [current.pk], confirm=True)
+    assert BlacklistedToken.objects.filter(token=current).exists()
+    assert app.get("/api/auth/me/").status_code == 401
+    assert LogEntry.objects.filter(object_id=str(current.pk)).exists()
+
+
+def test_blacklisting_a_token_of_no_live_sign_in_blacklists_just_it(admin: Client, alices: Any) -> None:
+    stray = OutstandingToken.objects.create(jti="stray", token="", expires_at=timezone.now() + timedelta(days=1))
+    _act(admin, TOKENS, "blacklist_selected", [stray.pk], confirm=True)
+    assert BlacklistedToken.objects.filter(token=stray).exists()
+    assert alices["app"].get("/api/auth/me/").status_code == 200
+
+
+STORE = "/admin/dualauth/storedsession/"
+
+
+@pytest.fixture(params=["db", "redis-cache", "redis-cached_db"])
+def session_engine(request: pytest.FixtureRequest, settings: Any) -> str:
+    engines = {
+        "db": "django.contrib.sessions.backends.db",
+        "redis-cache": "django.contrib.sessions.backends.cache",
+        "redis-cached_db": "django.contrib.sessions.backends.cached_db",
+    }
+    if request.param.startswith("redis"):
+        request.getfixturevalue("redis_cache")
+    settings.SESSION_ENGINE = engines[request.param]
+    return request.param  # type: ignore[no-any-return]
+
+
+def test_the_session_store_shows_decoded_users_and_kills_on_any_engine(
+    session_engine: str, admin_user: Any, alice: Any, use_mode: Any
+) -> None:
+    use_mode("hybrid")
+    admin = Client(HTTP_USER_AGENT=USER_AGENT)
+    admin.force_login(admin_user)
+    browser = SignInClient("session")
+    browser.login("alice")
+    key = browser.client.cookies["sessionid"].value
+    page = admin.get(STORE)
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert key not in body  # a fingerprint, never the key
+    row = next(r for r in page.context["cl"].result_list if str(r.pk) == browser.session_id)
+    assert row.session_user == alice
+    assert row.session_data is not None
+    _act(admin, STORE, "kill_selected", [browser.session_id], confirm=True)
+    assert not session_exists(key)
+    assert browser.get("/api/auth/me/").status_code == 401
+
+
+def test_the_user_page_lists_sign_ins_and_revokes_them_all(admin: Client, alices: Any, alice: Any) -> None:
+    url = f"/admin/auth/user/{alice.pk}/change/"
+    body = admin.get(url).content.decode()
+    assert 'id="dualauth-user-sign-ins"' in body
+    assert body.count("/admin/dualauth/authsession/") >= 2
+    assert 'id="dualauth-revoke-all"' in body
+    assert admin.post(f"/admin/auth/user/{alice.pk}/revoke-sign-ins/").status_code == 302
+    assert [c.get("/api/auth/me/").status_code for c in alices.values()] == [401, 401]
+    assert "None." in admin.get(url).content.decode()
+    assert LogEntry.objects.filter(object_id=str(alice.pk), change_message__contains="Revoked").exists()
+
+
+def test_a_custom_user_admin_gets_the_section_through_the_mixin() -> None:
+    from django.contrib import admin as django_admin
+    from django.contrib.auth import get_user_model
+
+    from dualauth.admin import SignInsUserAdminMixin
+
+    assert isinstance(django_admin.site._registry[get_user_model()], SignInsUserAdminMixin)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [CHANGELIST, TOKENS, "/admin/token_blacklist/blacklistedtoken/", STORE],
+)
+def test_each_changelist_costs_the_same_queries_for_10_and_500_rows(
+    admin: Client, alice: Any, url: str, django_assert_num_queries: Any
+) -> None:
+    def grow_to(count: int) -> None:
+        now = timezone.now()
+        while AuthSession.objects.count() < count:
+            n = AuthSession.objects.count()
+            row = AuthSession.objects.create(
+                user=alice,
+                kind="session" if n % 2 else "jwt",
+                session_key=f"k{n:031d}",
+                refresh_jti=f"j{n}",
+                user_agent=USER_AGENT,
+                ip="10.0.0.1",
+                created_at=now,
+                last_seen_at=now - timedelta(hours=1),
+                expires_at=now + timedelta(days=1),
+            )
+            token = OutstandingToken.objects.create(
+                user=alice, jti=f"j{n}", token=f"sid:{row.pk}", expires_at=now + timedelta(days=1)
+            )
+            if n % 3 == 0:
+                BlacklistedToken.objects.create(token=token)
+
+    def queries() -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:
+            assert admin.get(url).status_code == 200
+        return len(captured)
+
+    grow_to(10)
+    small = queries()
+    grow_to(500)
+    assert queries() == small
