@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 DEMO_PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-sqlite test-postgres test-redis lint audit clean
+.PHONY: install demo test test-sqlite test-postgres test-redis chromium lint audit clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python >= 3.11 found; set PYTHON=..."; exit 1; }
@@ -26,7 +26,16 @@ demo: $(STAMP)
 	$(BIN)/python manage.py runserver 127.0.0.1:$(DEMO_PORT)
 
 # The same suite three times: SQLite; PostgreSQL; PostgreSQL with the redis store and Redis sessions.
-test: test-sqlite test-postgres test-redis
+test: chromium test-sqlite test-postgres test-redis
+
+# The browser tests drive Debian's Chromium; install it where we may (root with apt), else they say why they skip.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing Debian's chromium for the browser tests"; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || \
+			{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; \
+		else echo "chromium not found and cannot be installed here: the browser tests will skip"; fi; }
 
 test-sqlite: $(STAMP)
 	$(BIN)/pytest --cov=dualauth --cov-report=term --cov-fail-under=90
@@ -53,4 +62,4 @@ audit: $(STAMP)
 	else cat .pip-audit.log; exit $$status; fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .coverage build *.egg-info demo.sqlite3
+	rm -rf $(VENV) .pytest_cache .coverage build *.egg-info demo.sqlite3 test-output

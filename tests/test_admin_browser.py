@@ -1,0 +1,109 @@
+"""The administrator's story in a real browser (Debian's Chromium, driven by Playwright).
+
+alice signs in twice, a browser session and an app with tokens; an admin finds
+her sign-ins by name, revokes one with the action, pastes her other access
+token into "Revoke a token" and revokes it; both of alice's clients are
+refused on their next call. Each screen is saved under ``test-output/``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import SignInClient
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-output" / "admin-browser"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    executable = shutil.which("chromium")
+    if executable is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Debian's chromium is required under CI=true (make chromium installs it)")
+        pytest.skip("chromium is not installed (apt-get install -y chromium, or make chromium)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+            yield browser
+            browser.close()
+    finally:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def page(chromium: Any) -> Iterator[Any]:
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+def _shot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_an_admin_finds_and_kills_both_of_alices_sign_ins(
+    page: Any, live_server: Any, make_user: Any, alice: Any, use_mode: Any
+) -> None:
+    use_mode("hybrid")
+    make_user("admin", is_staff=True, is_superuser=True)
+    laptop, phone = SignInClient("session"), SignInClient("header")
+    assert laptop.login("alice").status_code == 200
+    assert phone.login("alice").status_code == 200
+    assert [c.get("/api/auth/me/").status_code for c in (laptop, phone)] == [200, 200]
+
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "admin")
+    _shot(page, "01-admin-login")
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")
+
+    page.goto(f"{live_server.url}/admin/dualauth/authsession/")
+    page.fill("#searchbar", "alice")
+    page.press("#searchbar", "Enter")
+    page.wait_for_load_state()
+    rows = page.locator("#result_list tbody tr")
+    assert rows.count() == 2
+    _shot(page, "02-alices-sign-ins")
+
+    page.check(f"input[name=_selected_action][value='{laptop.session_id}']")
+    page.select_option("select[name=action]", "revoke_selected")
+    page.click("button[name=index]")
+    page.wait_for_selector("#dualauth-revoke-list")
+    assert "alice" in page.inner_text("#dualauth-revoke-list")
+    _shot(page, "03-confirm-revoke")
+    page.click("input[value='Yes, revoke']")
+    page.wait_for_selector(".messagelist")
+    assert "Revoked 1 sign-in" in page.inner_text(".messagelist")
+    _shot(page, "04-revoked")
+
+    page.click("#dualauth-revoke-token")
+    page.fill("textarea[name=token]", phone.access)  # type: ignore[arg-type]
+    page.click("input[name=_inspect]")
+    page.wait_for_selector("#dualauth-token-report")
+    report = page.inner_text("#dualauth-token-report")
+    assert phone.session_id in report
+    assert "alice" in report
+    _shot(page, "05-token-inspected")
+    page.click("#dualauth-revoke-token-submit")
+    page.wait_for_selector(".messagelist")
+    assert "Revoked" in page.inner_text(".messagelist")
+    _shot(page, "06-token-revoked")
+
+    assert laptop.get("/api/auth/me/").status_code == 401
+    assert phone.get("/api/auth/me/").status_code == 401
