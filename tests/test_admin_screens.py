@@ -196,6 +196,23 @@ def test_blacklisting_the_current_token_ends_the_sign_in_access_token_included(a
     assert LogEntry.objects.filter(object_id=str(current.pk)).exists()
 
 
+def test_tokens_filter_by_status(admin: Client, alices: Any) -> None:
+    app = alices["app"]
+    first = OutstandingToken.objects.get(user__username="alice")
+    assert app.do_refresh().status_code == 200
+    OutstandingToken.objects.create(jti="old", token="", expires_at=timezone.now() - timedelta(days=1))
+
+    def jtis(status: str) -> set[str]:
+        return {t.jti for t in admin.get(TOKENS, {"status": status}).context["cl"].result_list}
+
+    assert jtis("blacklisted") == {first.jti}
+    assert jtis("expired") == {"old"}
+    assert first.jti not in jtis("outstanding")
+    assert "old" not in jtis("outstanding")
+    body = admin.get(TOKENS, {"status": "expired"}).content.decode()
+    assert "expired" in body
+
+
 def test_blacklisting_a_token_of_no_live_sign_in_blacklists_just_it(admin: Client, alices: Any) -> None:
     stray = OutstandingToken.objects.create(jti="stray", token="", expires_at=timezone.now() + timedelta(days=1))
     _act(admin, TOKENS, "blacklist_selected", [stray.pk], confirm=True)
@@ -206,16 +223,18 @@ def test_blacklisting_a_token_of_no_live_sign_in_blacklists_just_it(admin: Clien
 STORE = "/admin/dualauth/storedsession/"
 
 
-@pytest.fixture(params=["db", "redis-cache", "redis-cached_db"])
-def session_engine(request: pytest.FixtureRequest, settings: Any) -> str:
+@pytest.fixture(params=["db", "redis-cache", "redis-cached_db", "file"])
+def session_engine(request: pytest.FixtureRequest, settings: Any, tmp_path: Any) -> str:
     engines = {
         "db": "django.contrib.sessions.backends.db",
         "redis-cache": "django.contrib.sessions.backends.cache",
         "redis-cached_db": "django.contrib.sessions.backends.cached_db",
+        "file": "django.contrib.sessions.backends.file",
     }
     if request.param.startswith("redis"):
         request.getfixturevalue("redis_cache")
     settings.SESSION_ENGINE = engines[request.param]
+    settings.SESSION_FILE_PATH = str(tmp_path)
     return request.param  # type: ignore[no-any-return]
 
 
