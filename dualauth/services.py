@@ -630,6 +630,30 @@ class TokenReport:
     user: Any
     auth_session: AuthSession | None
 
+    @property
+    def revocable(self) -> bool:
+        """A sign-in to end, or a refresh token without one to blacklist; a legacy access token has neither."""
+        return self.auth_session is not None or (self.token_type == "refresh" and self.user is not None)
+
+    @property
+    def outstanding(self) -> Any:
+        """simplejwt's row for this refresh token, if it has one."""
+        if self.token_type != "refresh" or not _blacklist_installed():
+            return None
+        from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+        return OutstandingToken.objects.filter(jti=str(self.claims.get(jwt_settings().JTI_CLAIM, ""))).first()
+
+
+def _claimed_time(claims: dict[str, Any], name: str) -> datetime | None:
+    value = claims.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return datetime.fromtimestamp(value, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
 
 def inspect_token(raw: str) -> TokenReport:
     """Decode a token pasted into the admin (leaked in a log, say), or raise ``SignInRefused``.
@@ -651,7 +675,7 @@ def inspect_token(raw: str) -> TokenReport:
         header=pyjwt.get_unverified_header(raw),
         claims=claims,
         token_type=str(claims.get(jwt.TOKEN_TYPE_CLAIM, "")),
-        expired=int(claims.get("exp", 0)) <= int(timezone.now().timestamp()),
+        expired=(_claimed_time(claims, "exp") or timezone.now()) <= timezone.now(),
         user=_user_by_claim(claims.get(jwt.USER_ID_CLAIM), active_only=False),
         auth_session=None if sid is None else AuthSession.objects.select_related("user").filter(pk=sid).first(),
     )
@@ -663,25 +687,36 @@ def revoke_token(report: TokenReport, reason: str = Reason.ADMIN) -> bool:
         return revoke(report.auth_session.pk, reason)
     jwt = jwt_settings()
     if report.token_type == "refresh" and report.user is not None:
-        expires = datetime.fromtimestamp(int(report.claims.get("exp", 0)), tz=UTC)
+        expires = _claimed_time(report.claims, "exp") or timezone.now()
         return _blacklist(str(report.claims.get(jwt.JTI_CLAIM, "")), report.user.pk, expires)
     return False
 
 
-def blacklist_refresh_tokens(outstanding: Any, reason: str = Reason.ADMIN) -> int:
-    """Blacklist simplejwt ``OutstandingToken`` rows; the current token of a live sign-in ends the sign-in.
+def blacklist_refresh_token(token: Any, reason: str = Reason.ADMIN) -> bool:
+    """Blacklist a simplejwt ``OutstandingToken``; the current token of a live sign-in ends the sign-in.
 
     Blacklisting only the refresh token would leave that sign-in's access
     token working until it expires; revoking the sign-in refuses it at once.
+    Return whether anything changed.
     """
-    done = 0
-    for token in outstanding:
-        row = AuthSession.objects.filter(kind=Kind.JWT, refresh_jti=token.jti, revoked_at__isnull=True).first()
-        if row is not None:
-            done += revoke(row.pk, reason)
-        else:
-            done += _blacklist(token.jti, token.user_id, token.expires_at)
-    return done
+    row = AuthSession.objects.filter(kind=Kind.JWT, refresh_jti=token.jti, revoked_at__isnull=True).first()
+    if row is not None:
+        return revoke(row.pk, reason)
+    return _blacklist(token.jti, token.user_id, token.expires_at)
+
+
+def kill_session(row: AuthSession, reason: str = Reason.ADMIN) -> bool:
+    """End a session-kind sign-in, or, if it already ended, delete what its session engine still holds."""
+    if revoke(row.pk, reason):
+        return True
+    if row.kind != Kind.SESSION or not row.session_key:
+        return False
+    from .session_store import load_many
+
+    if not load_many([row.session_key]):
+        return False
+    _delete_django_session(row.session_key)
+    return True
 
 
 def outstanding_sid(token: Any) -> uuid.UUID | None:

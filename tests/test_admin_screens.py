@@ -48,10 +48,13 @@ def _ids(response: Any) -> set[str]:
 
 
 def _act(admin: Client, url: str, action: str, pks: list[Any], confirm: bool) -> Any:
-    data = {"action": action, "_selected_action": [str(pk) for pk in pks]}
-    if confirm:
-        data["post"] = "yes"
-    return admin.post(url, data)
+    """Choose an action; with ``confirm``, also confirm what its page listed, as an administrator would."""
+    data: dict[str, Any] = {"action": action, "_selected_action": [str(pk) for pk in pks]}
+    page = admin.post(url, data)
+    if not confirm:
+        return page
+    listed = [str(pk) for pk, _line in page.context["listed"]]
+    return admin.post(url, {**data, "post": "yes", "dualauth_listed": listed})
 
 
 def test_the_changelist_shows_every_sign_in_with_status_and_device(admin: Client, alices: Any) -> None:
@@ -103,18 +106,32 @@ def test_revoke_all_sign_ins_of_these_users(admin: Client, alices: Any, bob: Any
     assert [c.get("/api/auth/me/").status_code for c in (*alices.values(), bobs)] == [401, 401, 200]
 
 
+def test_a_confirmation_ends_only_what_it_listed(admin: Client, alices: Any) -> None:
+    data = {"action": "revoke_users", "_selected_action": [alices["app"].session_id]}
+    page = admin.post(CHANGELIST, data)
+    listed = [str(pk) for pk, _line in page.context["listed"]]
+    assert len(listed) == 2
+    newcomer = SignInClient("header")
+    newcomer.login("alice")  # signs in while the administrator reads the page
+    admin.post(CHANGELIST, {**data, "post": "yes", "dualauth_listed": listed})
+    assert [c.get("/api/auth/me/").status_code for c in (*alices.values(), newcomer)] == [401, 401, 200]
+
+
 def test_the_detail_page_revokes_and_then_shows_why(admin: Client, alices: Any) -> None:
     sid = alices["browser"].session_id
     page = admin.get(f"{CHANGELIST}{sid}/change/")
     assert 'id="dualauth-revoke"' in page.content.decode()
-    assert "session_key" not in page.content.decode()
+    assert alices["browser"].client.cookies["sessionid"].value not in page.content.decode()
     assert admin.get(f"{CHANGELIST}{sid}/revoke/").status_code == 405
     assert admin.post(f"{CHANGELIST}{sid}/revoke/").status_code == 302
     assert alices["browser"].get("/api/auth/me/").status_code == 401
     page = admin.get(f"{CHANGELIST}{sid}/change/").content.decode()
     assert 'id="dualauth-revoked"' in page
-    assert "admin" in page
+    assert "(reason: admin)" in page
     assert 'id="dualauth-revoke"' not in page
+    entries = LogEntry.objects.filter(object_id=str(sid)).count()
+    admin.post(f"{CHANGELIST}{sid}/revoke/")  # already ended: nothing happens, nothing is logged
+    assert LogEntry.objects.filter(object_id=str(sid)).count() == entries
 
 
 def test_the_screens_add_edit_and_delete_nothing(admin: Client, alices: Any) -> None:
@@ -158,6 +175,37 @@ def test_a_bad_or_foreign_token_is_a_form_error_not_a_500(admin: Client, alices:
     assert page.status_code == 200
     assert page.context["form"].errors
     assert AuthSession.objects.filter(revoked_at__isnull=False).count() == 0
+
+
+def _signed_with_our_key(claims: dict[str, Any], algorithm: str = "HS256") -> str:
+    from dualauth.tokens import jwt_settings
+
+    return pyjwt.encode(claims, jwt_settings().SIGNING_KEY, algorithm=algorithm)
+
+
+@pytest.mark.parametrize("algorithm", ["HS512", "none"])
+def test_our_key_with_another_algorithm_is_a_form_error(admin: Client, alices: Any, algorithm: str) -> None:
+    claims = {"sid": alices["app"].session_id, "user_id": "1", "token_type": "access", "exp": 2**33, "jti": "x"}
+    token = _signed_with_our_key(claims, algorithm) if algorithm != "none" else pyjwt.encode(claims, None, "none")
+    page = admin.post(REVOKE_TOKEN, {"token": token, "_revoke": "1"})
+    assert page.context["form"].errors
+    assert alices["app"].get("/api/auth/me/").status_code == 200
+
+
+def test_a_token_with_a_nonsense_expiry_is_shown_not_a_500(admin: Client, alices: Any, alice: Any) -> None:
+    claims = {"sid": alices["app"].session_id, "user_id": str(alice.pk), "token_type": "access", "exp": "soon"}
+    page = admin.post(REVOKE_TOKEN, {"token": _signed_with_our_key(claims), "_inspect": "1"})
+    assert page.status_code == 200
+
+
+def test_a_legacy_access_token_cannot_be_revoked_and_the_page_says_so(admin: Client, alices: Any, alice: Any) -> None:
+    claims = {"user_id": str(alice.pk), "token_type": "access", "exp": 2**33, "jti": "legacy"}
+    token = _signed_with_our_key(claims)
+    page = admin.post(REVOKE_TOKEN, {"token": token, "_inspect": "1"}).content.decode()
+    assert "cannot be ended before it expires" in page
+    assert 'id="dualauth-revoke-token-submit"' not in page
+    followed = admin.post(REVOKE_TOKEN, {"token": token, "_revoke": "1"}, follow=True)
+    assert "nothing can end it early" in followed.content.decode()
 
 
 def test_an_expired_token_still_leads_to_its_live_sign_in(admin: Client, alices: Any, settings: Any) -> None:
@@ -259,13 +307,38 @@ def test_the_session_store_shows_decoded_users_and_kills_on_any_engine(
     assert browser.get("/api/auth/me/").status_code == 401
 
 
+def test_a_stored_sessions_page_is_its_sign_ins_page_without_the_key(admin: Client, alices: Any) -> None:
+    browser = alices["browser"]
+    page = admin.get(f"{STORE}{browser.session_id}/change/", follow=True)
+    assert page.redirect_chain[-1][0].endswith(f"/admin/dualauth/authsession/{browser.session_id}/change/")
+    assert browser.client.cookies["sessionid"].value not in page.content.decode()
+
+
+def test_kill_removes_a_session_its_revocation_left_in_the_store(admin: Client, alices: Any) -> None:
+    from dualauth import services
+
+    browser = alices["browser"]
+    key = browser.client.cookies["sessionid"].value
+    services.revoke(browser.session_id, "admin", delete_session=False)  # type: ignore[arg-type]
+    assert session_exists(key)
+    _act(admin, STORE, "kill_selected", [browser.session_id], confirm=True)
+    assert not session_exists(key)
+
+
 def test_the_user_page_lists_sign_ins_and_revokes_them_all(admin: Client, alices: Any, alice: Any) -> None:
     url = f"/admin/auth/user/{alice.pk}/change/"
     body = admin.get(url).content.decode()
     assert 'id="dualauth-user-sign-ins"' in body
     assert body.count("/admin/dualauth/authsession/") >= 2
     assert 'id="dualauth-revoke-all"' in body
-    assert admin.post(f"/admin/auth/user/{alice.pk}/revoke-sign-ins/").status_code == 302
+    assert body.index('id="dualauth-revoke-all"') > body.index("</form>")  # Enter in the user's form never revokes
+    confirm = admin.post(f"/admin/auth/user/{alice.pk}/revoke-sign-ins/")
+    assert confirm.status_code == 200
+    assert all(c.get("/api/auth/me/").status_code == 200 for c in alices.values())
+    listed = [str(pk) for pk, _line in confirm.context["listed"]]
+    assert len(listed) == 2
+    revoke = admin.post(f"/admin/auth/user/{alice.pk}/revoke-sign-ins/", {"post": "yes", "dualauth_listed": listed})
+    assert revoke.status_code == 302
     assert [c.get("/api/auth/me/").status_code for c in alices.values()] == [401, 401]
     assert "None." in admin.get(url).content.decode()
     assert LogEntry.objects.filter(object_id=str(alice.pk), change_message__contains="Revoked").exists()
@@ -284,17 +357,24 @@ def test_a_custom_user_admin_gets_the_section_through_the_mixin() -> None:
     "url",
     [CHANGELIST, TOKENS, "/admin/token_blacklist/blacklistedtoken/", STORE],
 )
-def test_each_changelist_costs_the_same_queries_for_10_and_500_rows(
-    admin: Client, alice: Any, url: str, django_assert_num_queries: Any
-) -> None:
+def test_each_changelist_costs_the_same_queries_for_10_and_500_rows(admin: Client, alice: Any, url: str) -> None:
+    from django.contrib.auth import SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
     def grow_to(count: int) -> None:
         now = timezone.now()
         while AuthSession.objects.count() < count:
             n = AuthSession.objects.count()
+            key = f"k{n:031d}"
+            if n % 5 == 1:  # some real sessions, so the screen decodes them and loads their users
+                stored = SessionStore()
+                stored[SESSION_KEY] = str(alice.pk)
+                stored.create()
+                key = stored.session_key  # type: ignore[assignment]
             row = AuthSession.objects.create(
                 user=alice,
                 kind="session" if n % 2 else "jwt",
-                session_key=f"k{n:031d}",
+                session_key=key,
                 refresh_jti=f"j{n}",
                 user_agent=USER_AGENT,
                 ip="10.0.0.1",
@@ -320,3 +400,17 @@ def test_each_changelist_costs_the_same_queries_for_10_and_500_rows(
     small = queries()
     grow_to(500)
     assert queries() == small
+
+
+@pytest.mark.parametrize(
+    ("list_markup", "expected"), [(True, '<ol class="breadcrumbs">'), (False, '<div class="breadcrumbs">')]
+)
+def test_breadcrumbs_follow_the_markup_of_each_django(list_markup: bool, expected: str) -> None:
+    """Django 6.0 changed the admin's breadcrumbs from a div to an ordered list; 5.2 styles only the div."""
+    from django.template.loader import render_to_string
+
+    html = render_to_string(
+        "admin/dualauth/breadcrumbs.html",
+        {"dualauth_list_breadcrumbs": list_markup, "opts": AuthSession._meta, "title": "t"},
+    )
+    assert expected in html

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import django
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
@@ -85,28 +86,48 @@ class DualAuthAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         *,
         title: StrOrPromise,
         question: StrOrPromise,
-        listed: Iterable[str],
-        act: Callable[[], int],
+        rows: list[Any],
+        describe: Callable[[Any], str],
+        act: Callable[[list[Any]], int],
         done: StrOrPromise,
     ) -> HttpResponse | None:
-        """The step between choosing an action and running it: a page listing what it will end."""
+        """The step between choosing an action and running it: a page listing what it will end.
+
+        The confirming POST carries the ids that page listed, and only those
+        are acted on: a sign-in that appeared in between is not ended unseen.
+        """
         require_revoke(request)
         if request.POST.get("post") == "yes":
-            count = act()
+            confirmed = set(request.POST.getlist(LISTED))
+            count = act([row for row in rows if str(row.pk) in confirmed])
             self.message_user(request, str(done).format(count=count), messages.SUCCESS)
             return None
         return TemplateResponse(
             request,
             "admin/dualauth/confirm_revoke.html",
             {
-                **self.admin_site.each_context(request),
+                **screen_context(self, request),
                 "title": title,
                 "question": question,
-                "listed": list(listed),
-                "queryset": queryset,
-                "opts": self.model._meta,
+                "listed": [(row.pk, describe(row)) for row in rows],
+                "listed_name": LISTED,
+                "selected": [obj.pk for obj in queryset],
                 "action": request.POST.get("action"),
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
                 "media": self.media,
             },
         )
+
+
+LISTED = "dualauth_listed"
+
+
+def screen_context(model_admin: Any, request: HttpRequest) -> dict[str, Any]:
+    """What dualauth's own admin pages render with: the site's context and the breadcrumb markup of this Django."""
+    return {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.model._meta,
+        "can_revoke": can_revoke(request),
+        # Django 6.0 moved the admin's breadcrumbs from a div to an ordered list.
+        "dualauth_list_breadcrumbs": django.VERSION >= (6, 0),
+    }

@@ -11,13 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import SESSION_KEY, get_user_model
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from .. import services
 from ..models import Kind
 from ..session_store import load_many
 from ..stores import hash_session_key
@@ -61,6 +63,8 @@ class SessionStoreAdmin(DualAuthAdmin):
     actions = ("kill_selected",)
     revoke_actions = actions
     list_display_links = None
+    fields = ("id", "user", "kind", "status_label", "last_seen_at", "expires_at")
+    readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> Any:
         return super().get_queryset(request).filter(kind=Kind.SESSION).exclude(session_key="")
@@ -94,17 +98,29 @@ class SessionStoreAdmin(DualAuthAdmin):
 
     @admin.action(permissions=["revoke"], description=_("Kill selected sessions"))
     def kill_selected(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
-        live = list(queryset.filter(revoked_at__isnull=True).select_related("user"))
+        def act(rows: list[Any]) -> int:
+            done = 0
+            for row in rows:
+                if services.kill_session(row):
+                    done += 1
+                    self.log_change(request, row, "Session killed (admin)")
+            return done
 
-        def act() -> int:
-            return self.revoke_rows(request, live)
-
+        rows = list(queryset.select_related("user"))
+        held = load_many(row.session_key for row in rows if row.revoked_at is not None)
         return self.confirm(
             request,
             queryset,
             title=_("Kill sessions"),
             question=_("These sessions will be deleted from the session store and their sign-ins revoked:"),
-            listed=[describe(row) for row in live],
+            rows=[row for row in rows if row.revoked_at is None or row.session_key in held],
+            describe=describe,
             act=act,
             done=_("Killed {count} session(s)."),
         )
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """A stored session's page is its sign-in's page, which shows no session key."""
+        return HttpResponseRedirect(reverse("admin:dualauth_authsession_change", args=[unquote(object_id)]))

@@ -12,13 +12,15 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters
 
 from .. import services
 from ..client_info import device_label
 from ..exceptions import SignInRefused
 from ..models import AuthSession
-from .base import DualAuthAdmin, can_revoke, can_view, require_revoke
+from .base import DualAuthAdmin, can_revoke, can_view, require_revoke, screen_context
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -64,7 +66,7 @@ class AuthSessionAdmin(DualAuthAdmin):
     revoke_actions = actions
     change_form_template = "admin/dualauth/authsession/change_form.html"
     change_list_template = "admin/dualauth/authsession/change_list.html"
-    # The session key and the refresh token id are credentials' handles: never shown.
+    # The session key is a credential, and the token ids are for the token screens: neither is shown here.
     fields = (
         "id",
         "user",
@@ -94,36 +96,28 @@ class AuthSessionAdmin(DualAuthAdmin):
 
     @admin.action(permissions=["revoke"], description=_("Revoke selected sign-ins"))
     def revoke_selected(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
-        live = list(queryset.filter(revoked_at__isnull=True).select_related("user"))
-
-        def act() -> int:
-            return self.revoke_rows(request, live)
-
         return self.confirm(
             request,
             queryset,
             title=_("Revoke sign-ins"),
             question=_("These sign-ins will end; each client is refused on its next request:"),
-            listed=[describe(row) for row in live],
-            act=act,
+            rows=list(queryset.filter(revoked_at__isnull=True).select_related("user")),
+            describe=describe,
+            act=lambda rows: self.revoke_rows(request, rows),
             done=_("Revoked {count} sign-in(s)."),
         )
 
     @admin.action(permissions=["revoke"], description=_("Revoke all sign-ins of these users"))
     def revoke_users(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
         user_ids = set(queryset.values_list("user_id", flat=True))
-        live = list(AuthSession.objects.filter(user_id__in=user_ids, revoked_at__isnull=True).select_related("user"))
-
-        def act() -> int:
-            return self.revoke_rows(request, live)
-
         return self.confirm(
             request,
             queryset,
             title=_("Revoke all sign-ins of these users"),
             question=_("Every live sign-in of these users will end, of both kinds:"),
-            listed=[describe(row) for row in live],
-            act=act,
+            rows=list(AuthSession.objects.filter(user_id__in=user_ids, revoked_at__isnull=True).select_related("user")),
+            describe=describe,
+            act=lambda rows: self.revoke_rows(request, rows),
             done=_("Revoked {count} sign-in(s)."),
         )
 
@@ -155,6 +149,7 @@ class AuthSessionAdmin(DualAuthAdmin):
             self.message_user(request, _("That sign-in had already ended."), messages.WARNING)
         return HttpResponseRedirect(reverse("admin:dualauth_authsession_change", args=[row.pk]))
 
+    @method_decorator(sensitive_post_parameters("token"))
     def revoke_token_view(self, request: HttpRequest) -> HttpResponse:
         if not can_view(request):
             raise PermissionDenied
@@ -164,34 +159,34 @@ class AuthSessionAdmin(DualAuthAdmin):
             report = form.report
             if "_revoke" in request.POST:
                 require_revoke(request)
-                ended = services.revoke_token(report)
-                if report.auth_session is not None:
-                    self.log_change(request, report.auth_session, "Revoked by pasted token (admin)")
-                self.message_user(
-                    request,
-                    _("Revoked: the token's sign-in is refused from its next request.")
-                    if ended
-                    else _("Nothing to revoke: that token's sign-in had already ended."),
-                    messages.SUCCESS if ended else messages.WARNING,
-                )
+                if not report.revocable:
+                    self.message_user(request, NOT_REVOCABLE, messages.WARNING)
+                    return HttpResponseRedirect(request.path)
+                if services.revoke_token(report):
+                    logged = report.auth_session if report.auth_session is not None else report.outstanding
+                    if logged is not None:
+                        self.log_change(request, logged, "Revoked by pasted token (admin)")
+                    self.message_user(request, _("Revoked: the token is refused from its next use."), messages.SUCCESS)
+                else:
+                    self.message_user(request, _("Nothing to revoke: it had already ended."), messages.WARNING)
                 return HttpResponseRedirect(request.path)
         return TemplateResponse(
             request,
             "admin/dualauth/revoke_token.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": _("Revoke a token"),
-                "form": form,
-                "report": report,
-                "opts": self.model._meta,
-                "can_revoke": can_revoke(request),
-            },
+            {**screen_context(self, request), "title": _("Revoke a token"), "form": form, "report": report},
         )
+
+
+NOT_REVOCABLE = _(
+    "This access token carries no sign-in id (an adopted legacy token): nothing can end it early; "
+    "it stops working when it expires."
+)
 
 
 class RevokeTokenForm(forms.Form):
     token = forms.CharField(
         label=_("Token"),
+        max_length=8192,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 80, "autocomplete": "off", "spellcheck": "false"}),
         help_text=_("An access or refresh token, as it leaked: its signature is checked, its expiry is not."),
     )

@@ -74,12 +74,12 @@ class OutstandingTokenAdmin(DualAuthAdmin):
 
     @admin.action(permissions=["revoke"], description=_("Blacklist selected refresh tokens"))
     def blacklist_selected(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
-        tokens = list(queryset.filter(blacklistedtoken__isnull=True).select_related("user"))
-
-        def act() -> int:
-            done = services.blacklist_refresh_tokens(tokens)
+        def act(tokens: list[Any]) -> int:
+            done = 0
             for token in tokens:
-                self.log_change(request, token, "Blacklisted (admin)")
+                if services.blacklist_refresh_token(token):
+                    done += 1
+                    self.log_change(request, token, "Blacklisted (admin)")
             return done
 
         return self.confirm(
@@ -90,7 +90,8 @@ class OutstandingTokenAdmin(DualAuthAdmin):
                 "These refresh tokens will be blacklisted; the current token of a live sign-in ends that sign-in, "
                 "access tokens included:"
             ),
-            listed=[f"{token.user} · {token.jti} · {_token_status(token)}" for token in tokens],
+            rows=list(queryset.filter(blacklistedtoken__isnull=True).select_related("user")),
+            describe=lambda token: f"{token.user} · {token.jti} · {_token_status(token)}",
             act=act,
             done=_("Blacklisted {count} token(s)."),
         )

@@ -1,7 +1,9 @@
 """The user change page lists the user's live sign-ins, with a button that ends them all.
 
 The default ``User`` admin gets it by itself. A project with its own user
-admin mixes it in: ``class MyUserAdmin(SignInsUserAdminMixin, UserAdmin)``.
+admin mixes it in: ``class MyUserAdmin(SignInsUserAdminMixin, UserAdmin)``;
+the mixin sets ``change_form_template``, so a project with its own template
+extends ``admin/dualauth/user_change_form.html`` instead.
 """
 
 from __future__ import annotations
@@ -9,17 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_POST
 
 from .. import services
 from ..client_info import device_label
-from ..models import Reason
-from .base import can_revoke, can_view, require_revoke
+from ..models import AuthSession
+from .base import LISTED, can_revoke, can_view, require_revoke, screen_context
 
 
 class SignInsUserAdminMixin:
@@ -27,15 +29,14 @@ class SignInsUserAdminMixin:
 
     change_form_template = "admin/dualauth/user_change_form.html"
 
+    def _revoke_url_name(self) -> str:
+        opts = self.model._meta  # type: ignore[attr-defined]
+        return f"{opts.app_label}_{opts.model_name}_revoke_sign_ins"
+
     def get_urls(self) -> list[Any]:
         wrap = self.admin_site.admin_view  # type: ignore[attr-defined]
-        opts = self.model._meta  # type: ignore[attr-defined]
         return [
-            path(
-                "<path:object_id>/revoke-sign-ins/",
-                wrap(require_POST(self.revoke_sign_ins_view)),
-                name=f"{opts.app_label}_{opts.model_name}_revoke_sign_ins",
-            ),
+            path("<path:object_id>/revoke-sign-ins/", wrap(self.revoke_sign_ins_view), name=self._revoke_url_name()),
             *super().get_urls(),  # type: ignore[misc]
         ]
 
@@ -43,23 +44,49 @@ class SignInsUserAdminMixin:
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         context = dict(extra_context or {})
-        user = self.get_object(request, object_id)  # type: ignore[attr-defined]
+        user = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
         if user is not None and can_view(request):
-            opts = self.model._meta  # type: ignore[attr-defined]
             context["dualauth_sign_ins"] = [
                 (row, device_label(row.user_agent)) for row in services.active_sign_ins(user)
             ]
             context["dualauth_can_revoke"] = can_revoke(request)
-            context["dualauth_revoke_url"] = reverse(
-                f"admin:{opts.app_label}_{opts.model_name}_revoke_sign_ins", args=[user.pk]
-            )
+            context["dualauth_revoke_url"] = reverse(f"admin:{self._revoke_url_name()}", args=[user.pk])
         return super().change_view(request, object_id, form_url, context)  # type: ignore[misc,no-any-return]
 
     def revoke_sign_ins_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """POST: a page listing the user's live sign-ins; POST with ``post=yes``: end the ones it listed."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
         require_revoke(request)
-        user = get_object_or_404(self.model, pk=object_id)  # type: ignore[attr-defined]
-        count = services.revoke_user(user, Reason.ADMIN)
-        self.log_change(request, user, f"Revoked all {count} sign-in(s) (admin)")  # type: ignore[attr-defined]
+        user = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
+        if user is None:
+            raise Http404
+        if not self.has_view_permission(request, user):  # type: ignore[attr-defined]
+            raise PermissionDenied
+        live = list(AuthSession.objects.active().filter(user_id=user.pk))
+        if request.POST.get("post") != "yes":
+            from django.template.response import TemplateResponse
+
+            from .sign_ins import describe
+
+            return TemplateResponse(
+                request,
+                "admin/dualauth/confirm_revoke.html",
+                {
+                    **screen_context(self, request),
+                    "opts": self.model._meta,  # type: ignore[attr-defined]
+                    "title": _("Revoke all sign-ins of %(user)s") % {"user": user},
+                    "question": _("Every live sign-in of this user will end, of both kinds:"),
+                    "listed": [(row.pk, describe(row)) for row in live],
+                    "listed_name": LISTED,
+                    "selected": [],
+                    "action": "",
+                },
+            )
+        confirmed = set(request.POST.getlist(LISTED))
+        count = sum(services.revoke(row.pk, services.Reason.ADMIN) for row in live if str(row.pk) in confirmed)
+        if count:
+            self.log_change(request, user, f"Revoked {count} sign-in(s) (admin)")  # type: ignore[attr-defined]
         self.message_user(request, _("Revoked {count} sign-in(s).").format(count=count), messages.SUCCESS)  # type: ignore[attr-defined]
         opts = self.model._meta  # type: ignore[attr-defined]
         return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[user.pk]))
@@ -67,11 +94,13 @@ class SignInsUserAdminMixin:
 
 def install_on_default_user_admin(site: admin.AdminSite = admin.site) -> None:
     """Give Django's own ``UserAdmin`` the sign-ins section; leave a project's own user admin alone."""
-    from django.contrib.auth.admin import UserAdmin
+    from django.contrib.auth import admin as auth_admin  # registers UserAdmin now, whatever INSTALLED_APPS' order
 
     user_model = get_user_model()
     current = site._registry.get(user_model)
-    if current is None or type(current) is not UserAdmin:
+    if current is None or type(current) is not auth_admin.UserAdmin:
         return
     site.unregister(user_model)
-    site.register(user_model, type("UserAdmin", (SignInsUserAdminMixin, UserAdmin), {"__module__": __name__}))
+    site.register(
+        user_model, type("UserAdmin", (SignInsUserAdminMixin, auth_admin.UserAdmin), {"__module__": __name__})
+    )

@@ -189,3 +189,31 @@ def test_the_token_form_never_logs_the_pasted_token(admin_user: Any, victim: Sig
         browser.post("/admin/dualauth/authsession/revoke-token/", {"token": victim.access, "_revoke": "1"})
         browser.post("/admin/dualauth/authsession/revoke-token/", {"token": victim.access + "x", "_revoke": "1"})
     assert victim.access not in caplog.text
+
+
+def test_revoking_a_users_sign_ins_needs_sight_of_that_user(make_user: Any, victim: SignInClient, alice: Any) -> None:
+    """ASVS 5.0 V8.2.2: the revoke permission alone does not open the user admin's objects."""
+    revoker = _staff(make_user, "revoker", "view_authsession", "revoke_authsession")
+    assert revoker.post(f"/admin/auth/user/{alice.pk}/revoke-sign-ins/", {"post": "yes"}).status_code == 403
+    assert victim.get("/api/auth/me/").status_code == 200
+
+
+@pytest.mark.parametrize("object_id", ["abc", "999999", "1_2F2"])
+def test_a_bad_user_id_is_a_404_not_a_500(admin_user: Any, object_id: str) -> None:
+    browser = Client()
+    browser.force_login(admin_user)
+    assert browser.post(f"/admin/auth/user/{object_id}/revoke-sign-ins/").status_code == 404
+
+
+@pytest.mark.parametrize("object_id", ["not-a-uuid", "00000000-0000-0000-0000-000000000000"])
+def test_a_bad_sign_in_id_is_a_404_not_a_500(admin_user: Any, object_id: str) -> None:
+    browser = Client()
+    browser.force_login(admin_user)
+    assert browser.post(f"/admin/dualauth/authsession/{object_id}/revoke/").status_code == 404
+
+
+def test_the_viewer_sees_no_revoke_button_on_the_user_page(make_user: Any, victim: SignInClient, alice: Any) -> None:
+    viewer = _staff(make_user, "viewer", "view_authsession", "view_user")
+    page = viewer.get(f"/admin/auth/user/{alice.pk}/change/").content.decode()
+    assert 'id="dualauth-user-sign-ins"' in page
+    assert 'id="dualauth-revoke-all"' not in page
