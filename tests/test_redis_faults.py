@@ -239,7 +239,7 @@ def test_a_session_engine_that_cannot_delete_does_not_stop_a_revocation(
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_a_restart_from_a_snapshot_does_not_bring_back_a_revocation(
-    redis: RedisServer, alice: Any, flavour: str
+    redis: RedisServer, alice: Any, flavour: str, caplog: Any
 ) -> None:
     """Redis with persistence: the snapshot predates the revocation, and the restart loads it."""
     clients = _clients(flavour)
@@ -249,8 +249,10 @@ def test_a_restart_from_a_snapshot_does_not_bring_back_a_revocation(
     assert _entry(redis, live.session_id)["r"] == 1  # type: ignore[index]
     redis.restart()  # ...and comes back without the revocation
     assert _entry(redis, live.session_id)["r"] == 0  # type: ignore[index]
-    assert _statuses(clients) == {"live": 401, REVOKED: 401}
+    with caplog.at_level(logging.INFO, logger="dualauth"):
+        assert _statuses(clients) == {"live": 401, REVOKED: 401}
     assert _entry(redis, live.session_id)["r"] == 1  # type: ignore[index]
+    assert any("a new server run" in r.getMessage() for r in caplog.records)
 
 
 def test_a_command_run_during_an_outage_says_the_store_was_not_told(

@@ -141,6 +141,7 @@ class RedisStore(BaseStore):
         self._unsynced: set[uuid.UUID] = set()
         self._script: Any = None
         self._rebooted: str | None = None
+        self._first_run = False
 
     # The contract -----------------------------------------------------------
 
@@ -251,6 +252,7 @@ class RedisStore(BaseStore):
 
     def boot_changed(self, run_id: str, recorded: str | None) -> None:
         """Called on a new connection to a server whose ``run_id`` is not the one last re-synced."""
+        self._first_run = recorded is None
         self._rebooted = run_id
 
     def _after_reboot(self, client: Any) -> None:
@@ -261,8 +263,11 @@ class RedisStore(BaseStore):
             written = self._write_revocations(client, since=None)
             client.set(self._name(BOOT_KEY), run_id)
             self._rebooted = None
-        logger.warning(
-            "dualauth: Redis store %r: a new server run (restart or failover, run_id %s); %d revocations written again",
+        # A server with no run recorded is new to dualauth (or was flushed): worth a line, not an alarm.
+        logger.log(
+            logging.INFO if self._first_run else logging.WARNING,
+            "dualauth: Redis store %r: a new server run (restart, failover or first use; run_id %s); "
+            "%d revocations written again",
             self.alias,
             run_id,
             written,
