@@ -4,6 +4,7 @@ DUALAUTH_MODE     session | jwt | hybrid            (default: hybrid)
 DUALAUTH_STORE    database | redis                  (default: database)
 DATABASE_URL      sqlite:///path or postgres://user:pass@host:port/name   (default: SQLite file)
 REDIS_URL         redis://host:port/db; when set, the default cache is django-redis
+DJANGO_SESSION_ENGINE  e.g. django.contrib.sessions.backends.cached_db (default: ...backends.db)
 DJANGO_DEBUG      1 or 0                            (default: 1; cookies are Secure when 0)
 DJANGO_SECRET_KEY                                   (default: a key for local demos only)
 DJANGO_JWT_SIGNING_KEY                              (default: a key for local demos only)
@@ -85,7 +86,14 @@ DATABASES = {
 }
 
 if os.environ.get("REDIS_URL"):
-    CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": os.environ["REDIS_URL"]}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5, "IGNORE_EXCEPTIONS": True},
+        }
+    }
+SESSION_ENGINE = os.environ.get("DJANGO_SESSION_ENGINE", "django.contrib.sessions.backends.db")
 
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
