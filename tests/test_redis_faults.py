@@ -307,3 +307,30 @@ def test_changes_during_the_re_sync_wait_for_it_instead_of_being_lost(
     monkeypatch.undo()
     assert _entry(redis, second.session_id)["r"] == 1  # type: ignore[index]
     assert second.get("/api/auth/me/").status_code == 401
+
+
+def test_a_redis_without_info_still_serves_the_store(
+    settings: Any, use_mode: Any, alice: Any, monkeypatch: Any
+) -> None:
+    """Some managed services rename INFO away: restart detection is off, nothing else is."""
+    from django_redis.pool import ConnectionFactory
+
+    server = RedisServer("--rename-command", "INFO", '""')
+    server.start()
+    try:
+        monkeypatch.setattr(ConnectionFactory, "_pools", {})
+        settings.CACHES = {
+            "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+            "auth": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": server.url},
+        }
+        caches["default"].clear()
+        use_mode("jwt", STORE="redis", REDIS_CACHE_ALIAS="auth")
+        client = SignInClient("header")
+        assert client.login("alice").status_code == 200
+        assert client.get("/api/auth/me/").status_code == 200
+        services.revoke(client.session_id, "admin")  # type: ignore[arg-type]
+        assert client.get("/api/auth/me/").status_code == 401
+        assert _entry(server, client.session_id)["r"] == 1  # type: ignore[index]
+        assert get_store()._outage_started is None  # type: ignore[attr-defined]
+    finally:
+        server.close()

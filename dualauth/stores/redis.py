@@ -42,7 +42,7 @@ from typing import Any
 from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from redis.exceptions import RedisClusterException, RedisError
+from redis.exceptions import RedisClusterException, RedisError, ResponseError
 
 from ..models import AuthSession
 from .base import BaseStore, SignInState
@@ -378,11 +378,15 @@ def _watch(pool: Any) -> None:
         store = get_store()
         if not isinstance(store, RedisStore):
             return
-        connection.send_command("INFO", "server")
-        info = connection.read_response()
+        try:
+            connection.send_command("INFO", "server")
+            info = connection.read_response()
+            connection.send_command("GET", store._name(BOOT_KEY))
+            recorded = connection.read_response()
+        except ResponseError:
+            # INFO renamed away (some managed services do): no restart detection, max_entry_age bounds it.
+            return
         match = _RUN_ID.search(info if isinstance(info, bytes) else str(info).encode())
-        connection.send_command("GET", store._name(BOOT_KEY))
-        recorded = connection.read_response()
         if match is None:
             return
         run_id = match.group(1).decode()
