@@ -583,6 +583,9 @@ def revoke_everyone(reason: str, *, kind: str | None = None) -> tuple[int, int]:
     return count, len(ended)
 
 
+CLEANUP_BATCH = 1000
+
+
 @dataclass(frozen=True)
 class Cleanup:
     sign_ins: int
@@ -605,7 +608,12 @@ def cleanup(now: datetime | None = None) -> Cleanup:
     idle = dualauth_settings.SESSION_IDLE_TIMEOUT
     if idle:
         ended |= Q(revoked_at__isnull=True, last_seen_at__lt=cutoff - timedelta(seconds=idle))
-    sign_ins = AuthSession.objects.filter(ended).delete()[1].get(AuthSession._meta.label, 0)
+    sign_ins = 0
+    while True:  # in batches: each deleted row tells the store, and a year of rows must not sit in memory
+        batch = list(AuthSession.objects.filter(ended).values_list("pk", flat=True)[:CLEANUP_BATCH])
+        if not batch:
+            break
+        sign_ins += AuthSession.objects.filter(pk__in=batch).delete()[1].get(AuthSession._meta.label, 0)
     tokens = 0
     if _blacklist_installed():
         from rest_framework_simplejwt.token_blacklist.models import OutstandingToken

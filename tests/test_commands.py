@@ -138,3 +138,15 @@ def test_cleanup_heals_a_stale_entry_in_the_redis_store(alice: Any, use_mode: An
     assert "re-sent 1 revocation(s)" in _run("dualauth_cleanup")
     assert json.loads(raw.get(key))["r"] == 1  # type: ignore[arg-type]
     assert _me(client) == [401]
+
+
+def test_cleanup_works_in_batches(alice: Any, use_mode: Any, monkeypatch: Any) -> None:
+    from dualauth import services
+
+    use_mode("jwt", REVOKED_RETENTION=0)
+    monkeypatch.setattr(services, "CLEANUP_BATCH", 2)
+    for _ in range(5):
+        client = _signed_in("alice", "header")
+        rewrite_sign_in(client.session_id, revoked_at=timezone.now() - timedelta(seconds=1), revoked_reason="admin")
+    assert _run("dualauth_cleanup").startswith("Deleted 5 ended sign-in(s)")
+    assert not AuthSession.objects.exists()

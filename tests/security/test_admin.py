@@ -217,3 +217,28 @@ def test_the_viewer_sees_no_revoke_button_on_the_user_page(make_user: Any, victi
     page = viewer.get(f"/admin/auth/user/{alice.pk}/change/").content.decode()
     assert 'id="dualauth-user-sign-ins"' in page
     assert 'id="dualauth-revoke-all"' not in page
+
+
+def _pasteable() -> Any:
+    from hypothesis import strategies as st
+
+    chars = st.characters(min_codepoint=0x20, max_codepoint=0x2FFF, blacklist_categories=("Cs",))
+    b64ish = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=.", max_size=200)
+    return st.one_of(st.text(chars, max_size=400), st.builds(lambda a, b, c: f"{a}.{b}.{c}", b64ish, b64ish, b64ish))
+
+
+def test_any_pasted_text_is_a_page_never_a_500(admin_user: Any, victim: SignInClient) -> None:
+    """ASVS 5.0 V1.2 / V16.5.3: the token form treats whatever an administrator pastes as untrusted input."""
+    from hypothesis import given
+
+    browser = Client()
+    browser.force_login(admin_user)
+
+    @given(text=_pasteable())
+    def paste(text: str) -> None:
+        for button in ("_inspect", "_revoke"):
+            response = browser.post("/admin/dualauth/authsession/revoke-token/", {"token": text, button: "1"})
+            assert response.status_code in (200, 302), response.status_code
+
+    paste()
+    assert victim.get("/api/auth/me/").status_code == 200
