@@ -9,8 +9,9 @@ and behaviour tests are parametrized over it rather than copied per mode.
 from __future__ import annotations
 
 import os
+import shutil
 from importlib import import_module
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from django.conf import settings as django_settings
@@ -39,6 +40,19 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REDIS_TEST_URL = os.environ.get("DUALAUTH_TEST_REDIS", "redis://127.0.0.1:6379/15")
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
+
+
+def unavailable(what: str) -> NoReturn:
+    """A service or program a test needs is missing: under CI=true the test fails, elsewhere it skips saying why."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what}: required under CI=true")
+    pytest.skip(what)
+
+
+def require_programs(*names: str) -> None:
+    missing = [name for name in names if shutil.which(name) is None]
+    if missing:
+        unavailable(f"not installed: {', '.join(missing)}")
 
 
 def _service_missing(session: pytest.Session, service: str, exc: Exception) -> None:
@@ -92,9 +106,7 @@ def redis_url() -> str:
     try:
         client.ping()
     except redis.ConnectionError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis is required under CI=true and is unreachable at {REDIS_TEST_URL}: {exc}")
-        pytest.skip(f"Redis unreachable at {REDIS_TEST_URL}: {exc}")
+        unavailable(f"Redis unreachable at {REDIS_TEST_URL}: {exc}")
     client.flushdb()
     yield REDIS_TEST_URL
     client.flushdb()
@@ -138,6 +150,30 @@ def stored_session_count() -> int:
 
 
 @pytest.fixture
+def redis_store(settings: Any, use_mode: Any, monkeypatch: Any) -> Any:
+    """Put the redis store (and, given ``sessions``, Django's sessions) on alias ``auth`` at ``location``.
+
+    Login throttles stay in a fresh local default cache; django-redis's process-wide pools start
+    afresh, so each test's options (timeouts, retries, factories) take effect.
+    """
+    from django_redis.pool import ConnectionFactory
+
+    def use(location: str, *, mode: str = "hybrid", sessions: str | None = None, **options: Any) -> None:
+        monkeypatch.setattr(ConnectionFactory, "_pools", {})
+        settings.CACHES = {
+            "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+            "auth": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": location, "OPTIONS": options},
+        }
+        caches["default"].clear()
+        if sessions is not None:
+            settings.SESSION_ENGINE = f"django.contrib.sessions.backends.{sessions}"
+            settings.SESSION_CACHE_ALIAS = "auth"
+        use_mode(mode, STORE="redis", REDIS_CACHE_ALIAS="auth")
+
+    return use
+
+
+@pytest.fixture
 def make_user(django_user_model: Any) -> Any:
     def make(username: str = "alice", password: str | None = None, **extra: Any) -> Any:
         return django_user_model.objects.create_user(
@@ -170,6 +206,14 @@ class SignInClient:
     @property
     def kind(self) -> str:
         return "session" if self.flavour == "session" else "jwt"
+
+    def copy(self) -> SignInClient:
+        """Another client holding this one's credentials: a second tab, or a thief with a copy."""
+        other = SignInClient(self.flavour)
+        for name, morsel in self.client.cookies.items():
+            other.client.cookies[name] = morsel.value
+        other.access, other.refresh, other.session_id = self.access, self.refresh, self.session_id
+        return other
 
     def csrf(self) -> str:
         if "csrftoken" not in self.client.cookies:

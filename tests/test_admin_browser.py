@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import SignInClient
+from .conftest import SignInClient, require_programs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,18 +26,16 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("Debian's chromium is required under CI=true (make chromium installs it)")
-        pytest.skip("chromium is not installed (apt-get install -y chromium, or make chromium)")
+    require_programs("chromium")  # Debian's; `make chromium` installs it
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+            browser = playwright.chromium.launch(
+                executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS, headless=True
+            )
             yield browser
             browser.close()
     finally:

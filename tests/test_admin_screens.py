@@ -81,7 +81,10 @@ def test_filters_by_kind_and_status(admin: Client, alices: Any) -> None:
     active = _ids(admin.get(CHANGELIST, {"status": "active"}))
     assert alices["browser"].session_id in active
     assert alices["app"].session_id not in active
-    admin.get(CHANGELIST, {"created_at__year": timezone.now().year})  # the date hierarchy answers
+    by_year = admin.get(CHANGELIST, {"created_at__year": timezone.now().year})  # the date hierarchy
+    assert by_year.status_code == 200
+    assert alices["app"].session_id in _ids(by_year)
+    assert not _ids(admin.get(CHANGELIST, {"created_at__year": timezone.now().year - 1}))
 
 
 def test_revoke_selected_asks_first_then_revokes_and_logs_who(admin: Client, admin_user: Any, alices: Any) -> None:
@@ -157,6 +160,7 @@ def test_a_pasted_token_is_decoded_and_its_sign_in_revoked(admin: Client, alices
     assert "HS256" in body
     assert admin.post(REVOKE_TOKEN, {"token": raw, "_revoke": "1"}).status_code == 302
     assert AuthSession.objects.get(pk=app.session_id).revoked_reason == "admin"
+    assert LogEntry.objects.filter(object_id=str(app.session_id), change_message__contains="pasted").exists()
     assert app.get("/api/auth/me/").status_code == 401
 
 
@@ -305,6 +309,7 @@ def test_the_session_store_shows_decoded_users_and_kills_on_any_engine(
     _act(admin, STORE, "kill_selected", [browser.session_id], confirm=True)
     assert not session_exists(key)
     assert browser.get("/api/auth/me/").status_code == 401
+    assert LogEntry.objects.filter(object_id=str(browser.session_id), change_message__contains="killed").exists()
 
 
 def test_a_stored_sessions_page_is_its_sign_ins_page_without_the_key(admin: Client, alices: Any) -> None:

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import shutil
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.core.cache import caches
-from django_redis.pool import ConnectionFactory
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -20,18 +16,17 @@ from dualauth import services
 from dualauth.stores import get_store
 from dualauth.stores.redis import KEY_PREFIX, RedisStore
 
-from .conftest import SignInClient
+from .conftest import SignInClient, require_programs
 from .redis_server import RedisCluster, RedisServer, SentinelServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+CLUSTER_FACTORY = "dualauth.redis_cluster.ClusterConnectionFactory"
+
 
 @pytest.fixture
 def sentinel() -> Iterator[SentinelServer]:
-    if shutil.which("redis-server") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("redis-server is required under CI=true")
-        pytest.skip("redis-server is not installed")
+    require_programs("redis-server")
     primary = RedisServer()
     primary.start()
     replica = RedisServer("--replicaof", "127.0.0.1", str(primary.port))
@@ -46,27 +41,19 @@ def sentinel() -> Iterator[SentinelServer]:
             server.close()
 
 
-def _sentinel_settings(settings: Any, sentinel: SentinelServer) -> None:
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        "auth": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": f"redis://{sentinel.service}/0",
-            "OPTIONS": {
-                # The default client: every read goes to the primary, as sessions need (see the README).
-                "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
-                "SENTINELS": [("127.0.0.1", sentinel.port)],
-                "SOCKET_CONNECT_TIMEOUT": 0.5,
-                "SOCKET_TIMEOUT": 0.5,
-                "IGNORE_EXCEPTIONS": True,  # cached_db refills the cache unguarded; the store sees errors anyway
-            },
-        },
-    }
-    caches["default"].clear()
-    # cached_db: with the plain cache engine, the request that meets the failover loads no session and
-    # Django deletes its cookie, a sign-out the README warns of.
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-    settings.SESSION_CACHE_ALIAS = "auth"
+def _on_sentinel(redis_store: Any, sentinel: SentinelServer) -> None:
+    redis_store(
+        f"redis://{sentinel.service}/0",
+        # cached_db: with the plain cache engine, the request that meets the failover loads no session and
+        # Django deletes its cookie, a sign-out the README warns of.
+        sessions="cached_db",
+        # The default client: every read goes to the primary, as sessions need (see the README).
+        CONNECTION_FACTORY="django_redis.pool.SentinelConnectionFactory",
+        SENTINELS=[("127.0.0.1", sentinel.port)],
+        SOCKET_CONNECT_TIMEOUT=0.5,
+        SOCKET_TIMEOUT=0.5,
+        IGNORE_EXCEPTIONS=True,  # cached_db refills the cache unguarded; the store sees errors anyway
+    )
 
 
 def _wait_for(condition: Any, what: str, seconds: float = 20) -> None:
@@ -79,11 +66,9 @@ def _wait_for(condition: Any, what: str, seconds: float = 20) -> None:
 
 @pytest.mark.parametrize("flavour", ["session", "header"])
 def test_through_sentinel_and_a_failover_revocations_hold(
-    sentinel: SentinelServer, settings: Any, use_mode: Any, monkeypatch: Any, alice: Any, flavour: str
+    sentinel: SentinelServer, redis_store: Any, monkeypatch: Any, alice: Any, flavour: str
 ) -> None:
-    monkeypatch.setattr(ConnectionFactory, "_pools", {})  # django-redis keeps pools per URL, process-wide
-    _sentinel_settings(settings, sentinel)
-    use_mode("hybrid", STORE="redis", REDIS_CACHE_ALIAS="auth")
+    _on_sentinel(redis_store, sentinel)
     monkeypatch.setattr(RedisStore, "retry_after", 0.0)
     replica: RedisServer = sentinel.replica  # type: ignore[attr-defined]
     live, dead = SignInClient(flavour), SignInClient(flavour)
@@ -114,10 +99,7 @@ def test_through_sentinel_and_a_failover_revocations_hold(
 
 @pytest.fixture
 def cluster() -> Iterator[RedisCluster]:
-    if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("redis-server and redis-cli are required under CI=true")
-        pytest.skip("redis-server or redis-cli is not installed")
+    require_programs("redis-server", "redis-cli")
     nodes = RedisCluster()
     try:
         nodes.start()
@@ -127,26 +109,14 @@ def cluster() -> Iterator[RedisCluster]:
 
 
 @pytest.mark.parametrize("flavour", ["session", "header"])
-def test_on_a_redis_cluster_revocations_hold(
-    cluster: RedisCluster, settings: Any, use_mode: Any, monkeypatch: Any, alice: Any, flavour: str
-) -> None:
-    monkeypatch.setattr(ConnectionFactory, "_pools", {})
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        "auth": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": cluster.url,
-            "OPTIONS": {
-                "CONNECTION_FACTORY": "dualauth.redis_cluster.ClusterConnectionFactory",
-                "SOCKET_CONNECT_TIMEOUT": 0.5,
-                "SOCKET_TIMEOUT": 0.5,
-            },
-        },
-    }
-    caches["default"].clear()
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"  # survives the FLUSHALL below
-    settings.SESSION_CACHE_ALIAS = "auth"
-    use_mode("hybrid", STORE="redis", REDIS_CACHE_ALIAS="auth")
+def test_on_a_redis_cluster_revocations_hold(cluster: RedisCluster, redis_store: Any, alice: Any, flavour: str) -> None:
+    redis_store(
+        cluster.url,
+        sessions="cached_db",  # survives the FLUSHALL below
+        CONNECTION_FACTORY=CLUSTER_FACTORY,
+        SOCKET_CONNECT_TIMEOUT=0.5,
+        SOCKET_TIMEOUT=0.5,
+    )
     clients = [SignInClient(flavour) for _ in range(6)]  # enough sign-ins to land on every node
     for client in clients:
         assert client.login("alice").status_code == 200
@@ -160,27 +130,18 @@ def test_on_a_redis_cluster_revocations_hold(
     assert [c.get("/api/auth/me/").status_code for c in clients] == expected
 
 
-def test_an_unreachable_cluster_is_an_outage_not_a_500(
-    settings: Any, use_mode: Any, monkeypatch: Any, alice: Any
-) -> None:
+def test_an_unreachable_cluster_is_an_outage_not_a_500(redis_store: Any, alice: Any) -> None:
     from django.core.management import call_command
 
     from .redis_server import spare_port
 
-    monkeypatch.setattr(ConnectionFactory, "_pools", {})
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        "auth": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{spare_port()}/0",
-            "OPTIONS": {
-                "CONNECTION_FACTORY": "dualauth.redis_cluster.ClusterConnectionFactory",
-                "SOCKET_CONNECT_TIMEOUT": 0.2,
-                "CONNECTION_POOL_KWARGS": {"retry": Retry(NoBackoff(), 0)},
-            },
-        },
-    }
-    use_mode("jwt", STORE="redis", REDIS_CACHE_ALIAS="auth")
+    redis_store(
+        f"redis://127.0.0.1:{spare_port()}/0",
+        mode="jwt",
+        CONNECTION_FACTORY=CLUSTER_FACTORY,
+        SOCKET_CONNECT_TIMEOUT=0.2,
+        CONNECTION_POOL_KWARGS={"retry": Retry(NoBackoff(), 0)},
+    )
     client = SignInClient("header")
     assert client.login("alice").status_code == 200
     assert client.get("/api/auth/me/").status_code == 200

@@ -43,10 +43,7 @@ def test_rotation_blacklists_the_old_refresh_token(alice: Any, use_mode: Any) ->
 
 
 def test_reuse_of_a_rotated_refresh_token_revokes_the_sign_in(jwt_signed_in: SignInClient) -> None:
-    attacker = SignInClient(jwt_signed_in.flavour)
-    for name, morsel in jwt_signed_in.client.cookies.items():
-        attacker.client.cookies[name] = morsel.value
-    attacker.refresh = jwt_signed_in.refresh
+    attacker = jwt_signed_in.copy()
     seen = []
     signals.refresh_reuse_detected.connect(lambda **kw: seen.append(kw["jti"]), weak=False, dispatch_uid="t")
     try:
@@ -203,20 +200,11 @@ def test_the_loser_of_a_refresh_race_gets_a_conflict_not_a_revocation(alice: Any
     assert AuthSession.objects.get(pk=client.session_id).revoked_at is None
 
 
-def _race_loser(client: SignInClient) -> SignInClient:
-    """A second tab holding the same refresh token (and cookies) as ``client``."""
-    loser = SignInClient(client.flavour)
-    for name, morsel in client.client.cookies.items():
-        loser.client.cookies[name] = morsel.value
-    loser.refresh = client.refresh
-    return loser
-
-
 def test_within_the_reuse_grace_the_race_loser_gets_a_401_and_the_sign_in_lives(
     jwt_signed_in: SignInClient, settings: Any
 ) -> None:
     settings.DUALAUTH = {**settings.DUALAUTH, "REFRESH_REUSE_GRACE": 30}
-    loser = _race_loser(jwt_signed_in)
+    loser = jwt_signed_in.copy()
     assert jwt_signed_in.do_refresh().status_code == 200
     late = loser.do_refresh()
     assert late.status_code == 401
@@ -230,7 +218,7 @@ def test_after_the_reuse_grace_the_old_token_is_reuse(
     jwt_signed_in: SignInClient, settings: Any, monkeypatch: Any
 ) -> None:
     settings.DUALAUTH = {**settings.DUALAUTH, "REFRESH_REUSE_GRACE": 30}
-    loser = _race_loser(jwt_signed_in)
+    loser = jwt_signed_in.copy()
     assert jwt_signed_in.do_refresh().status_code == 200
     later = timezone.now() + timedelta(seconds=31)
     monkeypatch.setattr(timezone, "now", lambda: later)
@@ -253,7 +241,7 @@ def test_the_grace_covers_only_the_token_the_last_rotation_replaced(alice: Any, 
 
 def test_without_a_grace_the_race_loser_ends_the_sign_in(jwt_signed_in: SignInClient) -> None:
     """REFRESH_REUSE_GRACE = 0 (the default): any presentation of a rotated token is re-use (RFC 9700 §4.14.2)."""
-    loser = _race_loser(jwt_signed_in)
+    loser = jwt_signed_in.copy()
     assert jwt_signed_in.do_refresh().status_code == 200
     assert loser.do_refresh().json()["code"] == "refresh_reused"
     assert jwt_signed_in.get("/api/auth/me/").status_code == 401

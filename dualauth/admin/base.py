@@ -13,6 +13,9 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.functional import Promise
 
+from .. import services
+from ..models import Reason
+
 StrOrPromise = str | Promise
 
 VIEW_PERMISSION = "dualauth.view_authsession"
@@ -66,18 +69,19 @@ class DualAuthAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             require_revoke(request)
         return super().changelist_view(request, {**(extra_context or {}), "can_revoke": can_revoke(request)})
 
-    def revoke_rows(self, request: HttpRequest, rows: Iterable[Any]) -> int:
-        """Revoke sign-ins for an administrator: reason ``admin``, and a ``LogEntry`` naming who did it."""
-        from .. import services
-        from ..models import Reason
-
+    def act_on(self, request: HttpRequest, rows: Iterable[Any], do: Callable[[Any], bool], done: str) -> int:
+        """Apply a service call to each row; each one it changed gets a ``LogEntry`` naming the administrator."""
         count = 0
         for row in rows:
-            if services.revoke(row.pk, Reason.ADMIN):
+            if do(row):
                 count += 1
-                self.log_change(request, row, "Revoked (admin)")
-                services.logger.info("dualauth: admin %s revoked sign-in %s", request.user.pk, row.pk)
+                self.log_change(request, row, done)
+                services.logger.info("dualauth: admin %s: %s %s", request.user.pk, done, row.pk)
         return count
+
+    def revoke_rows(self, request: HttpRequest, rows: Iterable[Any]) -> int:
+        """Revoke sign-ins for an administrator, with the reason ``admin``."""
+        return self.act_on(request, rows, lambda row: services.revoke(row.pk, Reason.ADMIN), "Revoked (admin)")
 
     def confirm(
         self,
@@ -98,28 +102,53 @@ class DualAuthAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         """
         require_revoke(request)
         if request.POST.get("post") == "yes":
-            confirmed = set(request.POST.getlist(LISTED))
-            count = act([row for row in rows if str(row.pk) in confirmed])
+            count = act(confirmed(request, rows))
             self.message_user(request, str(done).format(count=count), messages.SUCCESS)
             return None
-        return TemplateResponse(
+        return confirmation_page(
+            self,
             request,
-            "admin/dualauth/confirm_revoke.html",
-            {
-                **screen_context(self, request),
-                "title": title,
-                "question": question,
-                "listed": [(row.pk, describe(row)) for row in rows],
-                "listed_name": LISTED,
-                "selected": [obj.pk for obj in queryset],
-                "action": request.POST.get("action"),
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-                "media": self.media,
-            },
+            title=title,
+            question=question,
+            listed=[(row.pk, describe(row)) for row in rows],
+            selected=[obj.pk for obj in queryset],
         )
 
 
 LISTED = "dualauth_listed"
+
+
+def confirmed(request: HttpRequest, rows: Iterable[Any]) -> list[Any]:
+    """The rows among ``rows`` that the confirmation page listed (their ids came back with the POST)."""
+    listed = set(request.POST.getlist(LISTED))
+    return [row for row in rows if str(row.pk) in listed]
+
+
+def confirmation_page(
+    model_admin: Any,
+    request: HttpRequest,
+    *,
+    title: StrOrPromise,
+    question: StrOrPromise,
+    listed: list[tuple[Any, str]],
+    selected: list[Any],
+) -> TemplateResponse:
+    """The page listing what a revocation will end; its form posts back the listed ids and ``post=yes``."""
+    return TemplateResponse(
+        request,
+        "admin/dualauth/confirm_revoke.html",
+        {
+            **screen_context(model_admin, request),
+            "title": title,
+            "question": question,
+            "listed": listed,
+            "listed_name": LISTED,
+            "selected": selected,
+            "action": request.POST.get("action", ""),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "media": model_admin.media,
+        },
+    )
 
 
 def screen_context(model_admin: Any, request: HttpRequest) -> dict[str, Any]:

@@ -98,14 +98,6 @@ class SessionStoreAdmin(DualAuthAdmin):
 
     @admin.action(permissions=["revoke"], description=_("Kill selected sessions"))
     def kill_selected(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
-        def act(rows: list[Any]) -> int:
-            done = 0
-            for row in rows:
-                if services.kill_session(row):
-                    done += 1
-                    self.log_change(request, row, "Session killed (admin)")
-            return done
-
         rows = list(queryset.select_related("user"))
         held = load_many(row.session_key for row in rows if row.revoked_at is not None)
         return self.confirm(
@@ -115,7 +107,7 @@ class SessionStoreAdmin(DualAuthAdmin):
             question=_("These sessions will be deleted from the session store and their sign-ins revoked:"),
             rows=[row for row in rows if row.revoked_at is None or row.session_key in held],
             describe=describe,
-            act=act,
+            act=lambda rows: self.act_on(request, rows, services.kill_session, "Session killed (admin)"),
             done=_("Killed {count} session(s)."),
         )
 

@@ -74,14 +74,6 @@ class OutstandingTokenAdmin(DualAuthAdmin):
 
     @admin.action(permissions=["revoke"], description=_("Blacklist selected refresh tokens"))
     def blacklist_selected(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
-        def act(tokens: list[Any]) -> int:
-            done = 0
-            for token in tokens:
-                if services.blacklist_refresh_token(token):
-                    done += 1
-                    self.log_change(request, token, "Blacklisted (admin)")
-            return done
-
         return self.confirm(
             request,
             queryset,
@@ -92,7 +84,7 @@ class OutstandingTokenAdmin(DualAuthAdmin):
             ),
             rows=list(queryset.filter(blacklistedtoken__isnull=True).select_related("user")),
             describe=lambda token: f"{token.user} · {token.jti} · {_token_status(token)}",
-            act=act,
+            act=lambda tokens: self.act_on(request, tokens, services.blacklist_refresh_token, "Blacklisted (admin)"),
             done=_("Blacklisted {count} token(s)."),
         )
 

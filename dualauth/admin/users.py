@@ -20,8 +20,9 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import services
 from ..client_info import device_label
-from ..models import AuthSession
-from .base import LISTED, can_revoke, can_view, require_revoke, screen_context
+from ..models import AuthSession, Reason
+from .base import can_revoke, can_view, confirmation_page, confirmed, require_revoke
+from .sign_ins import describe
 
 
 class SignInsUserAdminMixin:
@@ -65,26 +66,15 @@ class SignInsUserAdminMixin:
             raise PermissionDenied
         live = list(AuthSession.objects.active().filter(user_id=user.pk))
         if request.POST.get("post") != "yes":
-            from django.template.response import TemplateResponse
-
-            from .sign_ins import describe
-
-            return TemplateResponse(
+            return confirmation_page(
+                self,
                 request,
-                "admin/dualauth/confirm_revoke.html",
-                {
-                    **screen_context(self, request),
-                    "opts": self.model._meta,  # type: ignore[attr-defined]
-                    "title": _("Revoke all sign-ins of %(user)s") % {"user": user},
-                    "question": _("Every live sign-in of this user will end, of both kinds:"),
-                    "listed": [(row.pk, describe(row)) for row in live],
-                    "listed_name": LISTED,
-                    "selected": [],
-                    "action": "",
-                },
+                title=_("Revoke all sign-ins of %(user)s") % {"user": user},
+                question=_("Every live sign-in of this user will end, of both kinds:"),
+                listed=[(row.pk, describe(row)) for row in live],
+                selected=[],
             )
-        confirmed = set(request.POST.getlist(LISTED))
-        count = sum(services.revoke(row.pk, services.Reason.ADMIN) for row in live if str(row.pk) in confirmed)
+        count = sum(services.revoke(row.pk, Reason.ADMIN) for row in confirmed(request, live))
         if count:
             self.log_change(request, user, f"Revoked {count} sign-in(s) (admin)")  # type: ignore[attr-defined]
         self.message_user(request, _("Revoked {count} sign-in(s).").format(count=count), messages.SUCCESS)  # type: ignore[attr-defined]

@@ -142,6 +142,7 @@ class RedisStore(BaseStore):
         self._script: Any = None
         self._rebooted: str | None = None
         self._first_run = False
+        self._make_key: Any = None
 
     # The contract -----------------------------------------------------------
 
@@ -202,8 +203,10 @@ class RedisStore(BaseStore):
     # Writing ----------------------------------------------------------------
 
     def _name(self, name: str) -> str:
+        if self._make_key is None:  # pure (prefix and key function), so one bound method serves every thread
+            self._make_key = caches[self.alias].make_key
         # A fixed version: processes of a rolling deploy that changes the cache VERSION share entries.
-        return str(caches[self.alias].make_key(name, version=1))
+        return str(self._make_key(name, version=1))
 
     def _key(self, sid: uuid.UUID) -> str:
         return self._name(f"{KEY_PREFIX}{sid}")

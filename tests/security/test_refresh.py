@@ -23,24 +23,16 @@ def app(alice: Any, jwt_flavour: str) -> SignInClient:
     return client
 
 
-def _thief_of(client: SignInClient) -> SignInClient:
-    thief = SignInClient(client.flavour)
-    for name, morsel in client.client.cookies.items():
-        thief.client.cookies[name] = morsel.value
-    thief.refresh = client.refresh
-    return thief
-
-
 def test_every_refresh_rotates_and_invalidates_the_used_token(app: SignInClient) -> None:
     """ASVS 5.0 V10.4.5 / RFC 9700 §4.14.2: a new refresh token each time; the used one is dead."""
-    used = _thief_of(app)
+    used = app.copy()
     assert app.do_refresh().status_code == 200
     assert used.do_refresh().status_code == 401
 
 
 def test_reuse_of_a_rotated_token_revokes_the_whole_family(app: SignInClient) -> None:
     """ASVS 5.0 V10.4.5 / RFC 9700 §4.14.2: presenting an invalidated refresh token revokes the active one too."""
-    thief = _thief_of(app)
+    thief = app.copy()
     assert app.do_refresh().status_code == 200  # the victim rotates first
     assert thief.do_refresh().json()["code"] == "refresh_reused"  # the thief replays the old one
     assert app.do_refresh().status_code == 401  # the family is gone: the victim's newest refresh token too
@@ -50,7 +42,7 @@ def test_reuse_of_a_rotated_token_revokes_the_whole_family(app: SignInClient) ->
 
 def test_a_thief_who_rotates_first_loses_the_family_when_the_victim_returns(app: SignInClient) -> None:
     """RFC 9700 §4.14.2: whichever party rotates second triggers the revocation of both."""
-    thief = _thief_of(app)
+    thief = app.copy()
     assert thief.do_refresh().status_code == 200
     assert app.do_refresh().status_code == 401
     assert thief.get("/api/auth/me/").status_code == 401
@@ -82,6 +74,6 @@ def test_a_user_can_revoke_a_refresh_token_family(app: SignInClient) -> None:
 
 def test_refresh_never_revives_an_ended_sign_in(app: SignInClient) -> None:
     """ASVS 5.0 V7.4.1: after logout the refresh token is as dead as the access token."""
-    thief = _thief_of(app)
+    thief = app.copy()
     assert app.post("/api/auth/logout/").status_code == 204
     assert thief.do_refresh().status_code == 401
