@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 DEMO_PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-sqlite test-postgres test-redis chromium lint audit clean
+.PHONY: install demo test test-sqlite test-postgres test-redis chromium lint audit bench services clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python >= 3.11 found; set PYTHON=..."; exit 1; }
@@ -46,9 +46,31 @@ test-postgres: $(STAMP)
 test-redis: $(STAMP)
 	DUALAUTH_TEST_DB=postgres DUALAUTH_TEST_STORE=redis $(BIN)/pytest -q -p no:cacheprovider
 
+# dualauth against simplejwt and DRF sessions, in-process and over HTTP, on the machine's PostgreSQL and Redis.
+# Writes bench/results/<time>-<commit>.{md,json}; docs/benchmarks.md says how to read it. BENCH_ARGS passes options.
+bench: $(STAMP) services
+	@$(BIN)/python -c 'import gunicorn' 2>/dev/null || $(BIN)/pip install -q -e ".[bench]"
+	@command -v wrk >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing Debian's wrk for the HTTP runs"; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null || \
+			{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null; }; \
+		else echo "wrk not found: install it (apt-get install wrk) or run with BENCH_ARGS=--skip=http"; exit 1; fi; }
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Start the machine's Redis and PostgreSQL if they are down (CI and bench need both).
+services:
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || { echo "starting redis-server"; \
+		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no; }
+	@pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null || { echo "starting PostgreSQL"; \
+		pg_ctlcluster --skip-systemctl-redirect "$$(ls /etc/postgresql)" main start; }
+	@for _ in $$(seq 1 30); do \
+		pg_isready -h 127.0.0.1 -p 5432 -q && redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && exit 0; sleep 1; \
+	done; echo "Redis or PostgreSQL did not come up"; exit 1
+
 lint: $(STAMP)
-	$(BIN)/ruff check dualauth tests example_project
-	$(BIN)/ruff format --check dualauth tests example_project
+	$(BIN)/ruff check dualauth tests example_project bench
+	$(BIN)/ruff format --check dualauth tests example_project bench
 	$(BIN)/mypy
 
 # bandit must be clean. pip-audit needs PyPI's JSON API or OSV; where neither answers

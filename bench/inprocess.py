@@ -79,7 +79,10 @@ class Runner:
         elapsed = time.perf_counter() - started
         refused = [status for status in self.statuses if not status.startswith("200")]
         if refused:
-            raise RuntimeError(f"{self.scenario.key}: {len(refused)} of {n} requests answered {refused[0]}")
+            request_environ = base.copy()
+            request_environ["wsgi.input"] = io.BytesIO(b"")
+            body = b"".join(handler(request_environ, start_response))
+            raise RuntimeError(f"{self.scenario.key}: {len(refused)} of {n} requests answered {refused[0]}: {body!r}")
         return elapsed
 
     def batch(self, n: int, warmup: int) -> float:

@@ -14,7 +14,7 @@ from django.test import Client, override_settings
 from bench.scenarios import DJANGO_SESSION, JWT_COOKIE, JWT_HEADER, NONE, SESSION, SIMPLEJWT, Scenario
 
 USERNAME = "bench"
-PASSWORD = "bench-password"  # noqa: S105 - a throwaway user in a throwaway database
+PASSWORD = "bench-password"
 
 
 def setup_django() -> None:

@@ -11,15 +11,17 @@ from __future__ import annotations
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.contrib import auth
 from django.http import HttpRequest
 
-from . import services
+from . import services, users
 from .conf import dualauth_settings
 from .exceptions import SignInRefused
 from .models import Kind, Reason
+from .stores import SignInState
 from .tokens import jwt_settings, parse_sid, token_sid
 
 HEADER = "header"
@@ -90,9 +92,10 @@ def session_credential(request: HttpRequest) -> Credential | None:
     credential = None
     if hasattr(request, "session"):
         sid, user_id = request.session.get(services.SESSION_SID_KEY), request.session.get(auth.SESSION_KEY)
-        user = auth.get_user(request)  # flushes the session if its user no longer matches
+        # The store's lookup overlaps the user's read, which flushes a session whose user no longer matches.
+        checked, user = services.check_while(sid, Kind.SESSION, partial(users.session_user, request))
         if user.is_authenticated:
-            credential = _checked_session(request, user)
+            credential = _checked_session(request, user, checked)
         elif sid is not None and user_id is not None:
             services.end_unloadable_session(request, sid, user_id)
             credential = Credential(Kind.SESSION, SESSION, error=SignInRefused(services.ENDED, "session_ended"))
@@ -100,12 +103,10 @@ def session_credential(request: HttpRequest) -> Credential | None:
     return credential
 
 
-def _checked_session(request: HttpRequest, user: Any) -> Credential:
-    sid = request.session.get(services.SESSION_SID_KEY)
-    if sid is None:
+def _checked_session(request: HttpRequest, user: Any, checked: SignInState | None) -> Credential:
+    if request.session.get(services.SESSION_SID_KEY) is None:
         state = services.adopt_session(request, user)
     else:
-        checked = services.check(sid, Kind.SESSION)
         if checked is None or checked.user_id != user.pk:
             request.session.flush()
             return Credential(Kind.SESSION, SESSION, error=SignInRefused(services.ENDED, "session_ended"))

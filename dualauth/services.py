@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from importlib import import_module
-from typing import Any
+from typing import Any, TypeVar
 
 from django.apps import apps
 from django.conf import settings
@@ -29,7 +31,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from rest_framework_simplejwt.exceptions import TokenError
 
-from . import signals
+from . import signals, users
 from .client_info import client_ip, user_agent
 from .conf import dualauth_settings
 from .exceptions import SignInRefused
@@ -38,6 +40,8 @@ from .stores import SignInState, get_store, hash_session_key
 from .tokens import SID_CLAIM, AccessToken, RefreshToken, decode, jwt_settings, parse_sid
 
 logger = logging.getLogger("dualauth")
+
+T = TypeVar("T")
 
 SESSION_SID_KEY = "_dualauth_sid"
 SESSION_PRIVILEGE_KEY = "_dualauth_privilege"
@@ -387,10 +391,8 @@ def _adopt_legacy_refresh(token: Any, request: HttpRequest) -> SignIn:
 def _user_by_claim(value: Any, *, active_only: bool = True) -> Any:
     if value is None:
         return None
-    user_model = get_user_model()
-    try:
-        user = user_model._default_manager.get(**{jwt_settings().USER_ID_FIELD: value})
-    except (user_model.DoesNotExist, ValueError, TypeError):
+    user = users.get_user(jwt_settings().USER_ID_FIELD, value)
+    if user is None:
         return None
     return user if user.is_active or not active_only else None
 
@@ -401,9 +403,19 @@ def _user_by_claim(value: Any, *, active_only: bool = True) -> Any:
 def check(sid: Any, kind: str) -> SignInState | None:
     """The state of a live sign-in of ``kind``, or ``None`` if it is revoked, expired or unknown."""
     parsed = parse_sid(sid)
+    return None if parsed is None else _live(get_store().get(parsed), kind)
+
+
+def check_while(sid: Any, kind: str, work: Callable[[], T]) -> tuple[SignInState | None, T]:
+    """``check(sid, kind)`` and ``work()`` (the request's user read): the store may overlap the two."""
+    parsed = parse_sid(sid)
     if parsed is None:
-        return None
-    state = get_store().get(parsed)
+        return None, work()
+    state, result = get_store().get_while(parsed, work)
+    return _live(state, kind), result
+
+
+def _live(state: SignInState | None, kind: str) -> SignInState | None:
     if state is None or state.kind != kind:
         return None
     if not state.is_live(timezone.now(), dualauth_settings.SESSION_IDLE_TIMEOUT):
@@ -432,12 +444,14 @@ def check_access_token(raw: Any) -> CheckedToken:
     sid = parse_sid(raw_sid)
     if sid is None and (raw_sid is not None or not dualauth_settings.ADOPT_LEGACY_TOKENS):
         raise SignInRefused(INVALID_TOKEN, "token_not_valid")
+    load_user = partial(_user_by_claim, token.get(jwt_settings().USER_ID_CLAIM), active_only=False)
     state = None
     if sid is not None and dualauth_settings.CHECK_REVOCATION:
-        state = check(sid, Kind.JWT)
+        state, user = check_while(sid, Kind.JWT, load_user)
         if state is None:
             raise SignInRefused(ENDED, "session_ended")
-    user = _user_by_claim(token.get(jwt_settings().USER_ID_CLAIM), active_only=False)
+    else:
+        user = load_user()
     if user is None or (state is not None and user.pk != state.user_id):
         raise SignInRefused(INVALID_TOKEN, "token_not_valid")
     if not user.is_active:

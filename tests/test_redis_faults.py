@@ -117,6 +117,21 @@ def test_with_redis_down_the_database_answers_and_revocations_hold(
     assert _statuses(clients) == {"live": 401, REVOKED: 401}
 
 
+@pytest.mark.parametrize("revoked", [False, True], ids=["live", "revoked"])
+def test_a_partition_between_question_and_answer_is_answered_by_the_database(
+    redis: RedisServer, partition: Partition, alice: Any, revoked: bool
+) -> None:
+    client = SignInClient("header")
+    client.login("alice")
+    if revoked:
+        services.revoke(client.session_id, "admin")
+    state, _ = get_store().get_while(uuid.UUID(client.session_id), partition.cut)
+    assert state is not None
+    assert state.revoked is revoked
+    partition.heal()
+    assert get_store().get(uuid.UUID(client.session_id)) == state
+
+
 def test_an_outage_is_logged_once_per_interval(redis: RedisServer, alice: Any, caplog: Any, monkeypatch: Any) -> None:
     clients = _clients("header")
     redis.stop()

@@ -211,3 +211,32 @@ def test_a_malformed_entry_is_a_miss_not_a_500(store: RedisStore, alice: Any, ra
     (key,) = raw.keys(f"*{KEY_PREFIX}{client.session_id}")
     raw.set(key, json.dumps(entry))
     assert client.get("/api/auth/me/").status_code == 200
+
+
+def test_an_overlapped_lookup_answers_what_get_answers(store: RedisStore, alice: Any) -> None:
+    client = SignInClient("header")
+    client.login("alice")
+    sid = uuid.UUID(client.session_id)
+    ran: list[str] = []
+    state, result = store.get_while(sid, lambda: ran.append("work") or "user")
+    assert (state, result, ran) == (store.get(sid), "user", ["work"])
+    services.revoke(sid, "admin")
+    state, _ = store.get_while(sid, lambda: None)
+    assert state is not None
+    assert state.revoked
+    assert store.get_while(uuid.uuid4(), lambda: None) == (None, None)
+
+
+def test_work_that_fails_leaves_no_reply_behind_for_the_next_command(store: RedisStore, alice: Any) -> None:
+    """The ``GET`` was sent before the work; its reply must never answer someone else's question."""
+    client = SignInClient("header")
+    client.login("alice")
+    sid = uuid.UUID(client.session_id)
+    store.get(sid)
+    for _ in range(3):
+        with pytest.raises(ZeroDivisionError):
+            store.get_while(sid, lambda: 1 / 0)
+    for _ in range(3):
+        assert store.get(uuid.uuid4()) is None
+    pool = store._client().connection_pool
+    assert not pool._in_use_connections

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def hash_session_key(session_key: str) -> str:
@@ -71,6 +73,15 @@ class BaseStore:
         raise NotImplementedError("subclasses of BaseStore must provide a changed() method")
 
     # Optional.
+
+    def get_while(self, sid: uuid.UUID, work: Callable[[], T]) -> tuple[SignInState | None, T]:
+        """``get(sid)`` and ``work()``, both, in whatever order costs least.
+
+        The hot path reads the user from the database on every request; a
+        store that waits on a network can send its question first and wait
+        for the answer during that read instead of before it.
+        """
+        return self.get(sid), work()
 
     def resync(self, sids: Iterable[uuid.UUID]) -> int:
         """Write these sign-ins again from the database; return how many. A store with no copy has nothing to do."""

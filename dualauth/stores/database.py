@@ -1,10 +1,11 @@
-"""The embedded default: every check asks the database (one indexed primary-key read)."""
+"""The embedded default: every check asks the database (one primary-key read, its SQL compiled once)."""
 
 from __future__ import annotations
 
 import uuid
 
 from ..models import AuthSession
+from ..rows import fetch_one
 from .base import BaseStore, SignInState
 
 STATE_FIELDS = (
@@ -21,7 +22,7 @@ STATE_FIELDS = (
 
 class DatabaseStore(BaseStore):
     def get(self, sid: uuid.UUID) -> SignInState | None:
-        row = AuthSession.objects.filter(pk=sid).only(*STATE_FIELDS).first()
+        row = fetch_one(AuthSession, "pk", sid, only=STATE_FIELDS)
         return None if row is None else SignInState.of(row)
 
     def changed(self, sid: uuid.UUID) -> None:

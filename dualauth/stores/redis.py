@@ -35,17 +35,18 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from redis import Redis
 from redis.exceptions import RedisClusterException, RedisError, ResponseError
 
 from ..models import AuthSession
-from .base import BaseStore, SignInState
+from .base import BaseStore, SignInState, T
 from .database import STATE_FIELDS, DatabaseStore
 
 logger = logging.getLogger("dualauth")
@@ -55,6 +56,7 @@ KEY_PREFIX = "dualauth:sid:"
 BOOT_KEY = "dualauth:boot"
 REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, RedisClusterException, OSError)
 CHUNK = 500
+_MISSING = object()
 
 # KEYS[1] the entry; ARGV[1] the new value, ARGV[2] its last-seen time, ARGV[3] its TTL in ms.
 # A revoked entry is final; an entry seen more recently than the new value is newer.
@@ -151,20 +153,56 @@ class RedisStore(BaseStore):
             client = self._available_client()
             if client is None:
                 return self.database.get(sid)
-            raw = client.get(self._key(sid))
-            if self._rebooted is not None:
-                self._after_reboot(client)
-                raw = client.get(self._key(sid))
-            state = None if raw is None else decode(sid, raw)
-            if state is not None:
-                return state
-            state = self.database.get(sid)
-            if state is not None:
-                self._write(client, state)
-            return state
+            return self._answer(client, sid, client.get(self._key(sid)))
         except REDIS_ERRORS as exc:
             self._failed(exc)
             return self.database.get(sid)
+
+    def get_while(self, sid: uuid.UUID, work: Callable[[], T]) -> tuple[SignInState | None, T]:
+        """Send the ``GET``, run ``work()`` (the user's read, on the hot path), then read the reply.
+
+        Only the first attempt is overlapped: if it fails in any way, the plain
+        ``get()`` path runs afterwards, with redis-py's retries and this store's
+        outage handling, exactly as it would have.
+        """
+        try:
+            client = self._available_client()
+        except REDIS_ERRORS as exc:
+            self._failed(exc)
+            client = None
+        pool = getattr(client, "connection_pool", None)
+        if client is None or not isinstance(client, Redis) or pool is None:
+            result = work()
+            return self.get(sid), result
+        key = self._key(sid)
+        connection = _send(pool, "GET", key)
+        try:
+            result = work()
+        except BaseException:
+            if connection is not None:
+                _discard(pool, connection)
+            raise
+        raw = _MISSING if connection is None else _receive(pool, connection)
+        try:
+            if raw is _MISSING:
+                raw = client.get(key)
+            return self._answer(client, sid, raw), result
+        except REDIS_ERRORS as exc:
+            self._failed(exc)
+            return self.database.get(sid), result
+
+    def _answer(self, client: Any, sid: uuid.UUID, raw: Any) -> SignInState | None:
+        """The state from an entry just read, after a pending re-sync; a miss is refilled from the database."""
+        if self._rebooted is not None:
+            self._after_reboot(client)
+            raw = client.get(self._key(sid))
+        state = None if raw is None else decode(sid, raw)
+        if state is not None:
+            return state
+        state = self.database.get(sid)
+        if state is not None:
+            self._write(client, state)
+        return state
 
     def changed(self, sid: uuid.UUID) -> None:
         try:
@@ -358,6 +396,40 @@ class RedisStore(BaseStore):
             self.alias,
             self._fallbacks,
         )
+
+
+def _send(pool: Any, *command: Any) -> Any:
+    """A pooled connection with ``command`` sent on it and its reply unread; ``None`` if that failed."""
+    try:
+        try:
+            connection = pool.get_connection()
+        except TypeError:  # redis-py < 5.3 wants a command name
+            connection = pool.get_connection(command[0])
+    except REDIS_ERRORS:
+        return None
+    try:
+        connection.send_command(*command)
+    except REDIS_ERRORS:
+        _discard(pool, connection)
+        return None
+    return connection
+
+
+def _receive(pool: Any, connection: Any) -> Any:
+    """The reply to what ``_send`` sent, the connection back in the pool; ``_MISSING`` if that failed."""
+    try:
+        reply = connection.read_response()
+    except REDIS_ERRORS:
+        _discard(pool, connection)
+        return _MISSING
+    pool.release(connection)
+    return reply
+
+
+def _discard(pool: Any, connection: Any) -> None:
+    """A connection whose reply may be unread must not serve another command."""
+    connection.disconnect()
+    pool.release(connection)
 
 
 _RUN_ID = re.compile(rb"run_id:([0-9a-f]+)")

@@ -1,0 +1,137 @@
+"""Fetch one row by a unique field with a statement the ORM compiled once.
+
+On the hot path, ``Model._default_manager.get(pk=...)`` spends most of its time
+building SQL that never changes (see ``docs/benchmarks.md``). Here the ORM
+compiles ``manager.filter(field=<slot>)[:2]`` once per model, field, column
+set and database; each call runs that statement with the one value that
+changes, and the row goes through the ORM's converters and
+``Model.from_db()``. The database is still read on every call.
+
+A default manager that overrides ``get_queryset()`` may filter on per-request
+state (a tenant, a clock): for such a manager every call goes through the ORM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.core.exceptions import MultipleObjectsReturned, ObjectDoesNotExist, ValidationError
+from django.core.signals import setting_changed
+from django.db import connections
+from django.db.models import Expression, Field, Model
+from django.db.models.manager import BaseManager
+from django.dispatch import receiver
+
+M = TypeVar("M", bound=Model)
+
+_MARK = object()
+_UNCOMPILED = object()
+
+
+class _Slot(Expression):
+    """Where the looked-up value goes: compiled as one parameter, found again by identity."""
+
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
+        return "%s", [_MARK]
+
+
+@dataclass(frozen=True)
+class _Statement:
+    sql: str
+    params: tuple[Any, ...]
+    slot: int
+    field: Field[Any, Any]
+    attnames: list[str]
+    converters: list[tuple[int, tuple[list[Any], Any]]]
+
+
+_statements: dict[tuple[Any, ...], Any] = {}
+
+
+def _compile(model: type[Model], field_name: str, only: Sequence[str], alias: str) -> _Statement | None:
+    """The statement of ``manager.filter(field=value)[:2]``, or ``None`` where it cannot be reused safely."""
+    manager = model._default_manager
+    if type(manager).get_queryset is not BaseManager.get_queryset:
+        return None
+    field = model._meta.pk if field_name == "pk" else model._meta.get_field(field_name)
+    queryset = manager.using(alias).filter(**{field_name: _Slot(output_field=field)}).order_by()
+    if only:
+        queryset = queryset.only(*only)
+    compiler = queryset[:2].query.get_compiler(using=alias)
+    sql, params = compiler.as_sql()
+    klass_info = compiler.klass_info
+    slots = [index for index, param in enumerate(params) if param is _MARK]
+    if (
+        len(slots) != 1
+        or not klass_info
+        or klass_info["model"] is not model
+        or list(klass_info["select_fields"]) != list(range(len(compiler.select)))
+    ):
+        return None
+    columns = [column for column, _sql, _alias in compiler.select]
+    return _Statement(
+        sql=sql,
+        params=tuple(params),
+        slot=slots[0],
+        field=field,  # type: ignore[arg-type]
+        attnames=[column.target.attname for column in columns],
+        converters=list(compiler.get_converters(columns).items()),
+    )
+
+
+def fetch_one(model: type[M], field_name: str, value: Any, only: Sequence[str] = ()) -> M | None:
+    """The row whose ``field_name`` (``"pk"`` or a unique field) is ``value``; ``None`` if there is no one such.
+
+    What ``model._default_manager.only(*only).get(**{field_name: value})``
+    returns, with unusable values and duplicates answered ``None`` instead of raised.
+    """
+    alias = model._default_manager.db
+    key = (model, field_name, tuple(only), alias)
+    statement = _statements.get(key, _UNCOMPILED)
+    if statement is _UNCOMPILED:
+        statement = _statements[key] = _compile(model, field_name, only, alias)
+    if statement is None:
+        queryset = model._default_manager.only(*only) if only else model._default_manager.all()
+        try:
+            return queryset.get(**{field_name: value})
+        except (ObjectDoesNotExist, MultipleObjectsReturned, ValueError, TypeError, ValidationError):
+            return None
+    connection = connections[alias]
+    field = statement.field
+    try:
+        prepared = field.get_db_prep_value(field.get_prep_value(value), connection, prepared=True)
+    except (ValueError, TypeError, ValidationError):
+        return None
+    if _out_of_range(field, prepared, connection):
+        return None
+    params = list(statement.params)
+    params[statement.slot] = prepared
+    with connection.cursor() as cursor:
+        cursor.execute(statement.sql, params)
+        rows = cursor.fetchmany(2)
+    if len(rows) != 1:
+        return None
+    row = list(rows[0])
+    for position, (converters, expression) in statement.converters:
+        for converter in converters:
+            row[position] = converter(row[position], expression, connection)
+    return model.from_db(alias, statement.attnames, row)
+
+
+def _out_of_range(field: Field[Any, Any], value: Any, connection: Any) -> bool:
+    """An integer the column cannot hold matches no row; the ORM says so too, where a driver would raise."""
+    if not isinstance(value, int):
+        return False
+    internal_type = field.get_internal_type()
+    if internal_type not in connection.ops.integer_field_ranges:
+        return False
+    low, high = connection.ops.integer_field_range(internal_type)
+    return (low is not None and value < low) or (high is not None and value > high)
+
+
+@receiver(setting_changed, dispatch_uid="dualauth.rows.reset")
+def _reset(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("AUTH_USER_MODEL", "DATABASES", "DATABASE_ROUTERS"):
+        _statements.clear()

@@ -1,0 +1,136 @@
+"""The per-request reads: the user and the sign-in, from the database every time, compiled once.
+
+``dualauth.rows`` replaces ``Model._default_manager.get()`` on the hot path; it
+must answer exactly what the ORM answers, and give way to the ORM wherever a
+compiled statement could answer differently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.db import connection
+from django.db.models.manager import BaseManager
+from django.test.utils import CaptureQueriesContext
+
+from dualauth import rows
+from dualauth.models import AuthSession
+from dualauth.stores.database import STATE_FIELDS
+
+from .conftest import FLAVOUR_IDS, FLAVOURS, SignInClient
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fresh_statements() -> Iterator[None]:
+    rows._statements.clear()
+    yield
+    rows._statements.clear()
+
+
+def _values(instance: Any) -> list[Any]:
+    return [getattr(instance, field.attname) for field in instance._meta.concrete_fields]
+
+
+def test_a_row_is_what_the_orm_reads_in_one_query(alice: Any) -> None:
+    with CaptureQueriesContext(connection) as first:
+        fetched = rows.fetch_one(get_user_model(), "pk", alice.pk)
+    with CaptureQueriesContext(connection) as second:
+        again = rows.fetch_one(get_user_model(), "pk", str(alice.pk))
+    expected = get_user_model().objects.get(pk=alice.pk)
+    assert _values(fetched) == _values(again) == _values(expected)
+    assert fetched is not None
+    assert fetched._state.adding is False
+    assert fetched._state.db == "default"
+    assert len(first) == len(second) == 1
+
+
+def test_a_sign_in_row_reads_only_the_state_fields(alice: Any) -> None:
+    client = SignInClient("header")
+    client.login("alice")
+    row = AuthSession.objects.get()
+    fetched = rows.fetch_one(AuthSession, "pk", row.pk, only=STATE_FIELDS)
+    assert fetched is not None
+    assert [getattr(fetched, name) for name in STATE_FIELDS] == [getattr(row, name) for name in STATE_FIELDS]
+    assert fetched.get_deferred_fields() == {field.attname for field in AuthSession._meta.concrete_fields} - set(
+        STATE_FIELDS
+    )
+
+
+@pytest.mark.parametrize("value", [999_999, "999999", "not-a-number", None, "", [1], 10**30, -(10**30)])
+def test_a_value_that_matches_no_one_is_no_row(alice: Any, value: Any) -> None:
+    assert rows.fetch_one(get_user_model(), "pk", value) is None
+
+
+def test_a_non_unique_field_that_matches_two_is_no_row(make_user: Any) -> None:
+    make_user("bob")
+    make_user("carol")
+    get_user_model().objects.update(email="same@example.com")
+    assert rows.fetch_one(get_user_model(), "email", "same@example.com") is None
+
+
+def test_a_manager_that_filters_is_left_to_the_orm(alice: Any, monkeypatch: Any) -> None:
+    """A ``get_queryset()`` may depend on the request (a tenant, say): it is asked every time."""
+    manager_class = type(get_user_model()._default_manager)
+
+    def only_staff(self: Any) -> Any:
+        return BaseManager.get_queryset(self).filter(is_staff=True)
+
+    monkeypatch.setattr(manager_class, "get_queryset", only_staff, raising=False)
+    assert rows.fetch_one(get_user_model(), "pk", alice.pk) is None
+    get_user_model()._base_manager.filter(pk=alice.pk).update(is_staff=True)
+    assert rows.fetch_one(get_user_model(), "pk", alice.pk) is not None
+    assert set(rows._statements.values()) == {None}
+
+
+@pytest.mark.parametrize(("mode", "flavour"), FLAVOURS, ids=FLAVOUR_IDS)
+def test_a_request_reads_the_user_with_the_compiled_statement(
+    alice: Any, use_mode: Any, mode: str, flavour: str
+) -> None:
+    use_mode(mode)
+    client = SignInClient(flavour)
+    client.login("alice")
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/api/auth/me/").status_code == 200
+    user_table = connection.ops.quote_name(get_user_model()._meta.db_table)
+    reads = [query["sql"] for query in captured if query["sql"].startswith("SELECT") and user_table in query["sql"]]
+    assert len(reads) == 1
+    assert "LIMIT 2" in reads[0]
+
+
+def test_a_session_from_a_fallback_secret_is_kept_and_moved_to_the_new_one(
+    alice: Any, use_mode: Any, settings: Any
+) -> None:
+    """The one case the fast path leaves to Django that must not log anyone out."""
+    use_mode("session")
+    client = SignInClient("session")
+    client.login("alice")
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY = "a-new-secret-key-" + "x" * 40
+    settings.SECRET_KEY_FALLBACKS = [old_key]
+    assert client.get("/api/auth/me/").status_code == 200
+    settings.SECRET_KEY_FALLBACKS = []
+    assert client.get("/api/auth/me/").status_code == 200
+
+
+class CountingBackend(ModelBackend):
+    calls = 0
+
+    def get_user(self, user_id: Any) -> Any:
+        CountingBackend.calls += 1
+        return super().get_user(user_id)
+
+
+def test_a_backend_with_its_own_get_user_is_asked(alice: Any, use_mode: Any, settings: Any) -> None:
+    settings.AUTHENTICATION_BACKENDS = [f"{__name__}.CountingBackend"]
+    use_mode("session")
+    client = SignInClient("session")
+    client.login("alice")
+    CountingBackend.calls = 0
+    assert client.get("/api/auth/me/").status_code == 200
+    assert CountingBackend.calls == 1
