@@ -7,6 +7,7 @@ round loads them one after the other in a rotated order.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -47,6 +48,13 @@ class Server:
         return f"http://127.0.0.1:{self.port}{self.scenario.path}"
 
 
+@functools.cache
+def _gunicorn_options() -> list[str]:
+    """Newer gunicorns open a control socket at one fixed path; many servers at once must not share it."""
+    help_text = subprocess.run([sys.executable, "-m", "gunicorn", "--help"], capture_output=True, text=True).stdout
+    return ["--no-control-socket"] if "--no-control-socket" in help_text else []
+
+
 def _start(scenario: Scenario) -> Server:
     port = spare_port()
     env = {**os.environ, "BENCH_SCENARIO": scenario.key, "DJANGO_SETTINGS_MODULE": "bench.settings"}
@@ -54,7 +62,7 @@ def _start(scenario: Scenario) -> Server:
         sys.executable, "-m", "gunicorn", "bench.wsgi:application",
         "--bind", f"127.0.0.1:{port}",
         "--workers", str(WORKERS), "--worker-class", "gthread", "--threads", "1",
-        "--log-level", "warning", "--keep-alive", "30",
+        "--log-level", "warning", "--keep-alive", "30", *_gunicorn_options(),
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     return Server(scenario, port, process)

@@ -62,6 +62,13 @@ def _count(cursor: Any, table: str) -> int:
     return int(cursor.fetchone()[0])
 
 
+def _indexes(cursor: Any, schema_name: str) -> int:
+    cursor.execute(
+        "SELECT count(*) FROM pg_indexes WHERE schemaname = %s AND tablename = 'dualauth_authsession'", [schema_name]
+    )
+    return int(cursor.fetchone()[0])
+
+
 def filler_user_ids() -> list[int]:
     """A thousand users to own the filler, made once."""
     with connection.cursor() as cursor:
@@ -85,6 +92,8 @@ def fill_database(size: int, progress: Callable[[str], None]) -> None:
     users = filler_user_ids()
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {name}")
+        if _indexes(cursor, name) != _indexes(cursor, "public"):  # made before a migration changed the table
+            cursor.execute(f"DROP TABLE IF EXISTS {name}.dualauth_authsession")
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS {name}.dualauth_authsession (LIKE public.dualauth_authsession INCLUDING ALL)"
         )

@@ -87,7 +87,11 @@ class AuthSession(models.Model):
         verbose_name = _("sign-in")
         verbose_name_plural = _("sign-ins")
         ordering = ("-created_at",)
-        indexes = [models.Index(fields=["user", "revoked_at"], name="dualauth_user_revoked_idx")]
+        indexes = [
+            models.Index(fields=["user", "revoked_at"], name="dualauth_user_revoked_idx"),
+            # The admin's order: its first page must not sort the whole table.
+            models.Index(fields=["created_at"], name="dualauth_created_idx"),
+        ]
         permissions = [("revoke_authsession", _("Can revoke sign-ins"))]
 
     def __str__(self) -> str:

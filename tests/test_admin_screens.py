@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import jwt as pyjwt
@@ -419,3 +419,39 @@ def test_breadcrumbs_follow_the_markup_of_each_django(list_markup: bool, expecte
         {"dualauth_list_breadcrumbs": list_markup, "opts": AuthSession._meta, "title": "t"},
     )
     assert expected in html
+
+
+SPREAD = [
+    (2023, 12, 31, 23, 30),
+    (2024, 3, 10, 1, 0),
+    (2024, 3, 10, 23, 59),
+    (2024, 3, 31, 12, 0),
+    (2024, 11, 3, 5, 0),  # a DST change in America/New_York
+    (2026, 1, 1, 0, 0),
+]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Kolkata"])
+@pytest.mark.parametrize(
+    ("kind", "within"),
+    [("year", {}), ("month", {"created_at__year": 2024}), ("day", {"created_at__year": 2024, "created_at__month": 3})],
+)
+def test_the_date_hierarchy_finds_django_s_buckets_without_a_distinct_scan(
+    admin: Client, alice: Any, settings: Any, zone: str, kind: str, within: dict[str, int]
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from dualauth.admin.dates import DateBucketQuerySet
+
+    settings.TIME_ZONE = zone
+    for moment in SPREAD:
+        SignInClient("header").login("alice")
+        rewrite_sign_in(AuthSession.objects.latest("created_at").pk, created_at=timezone.make_aware(datetime(*moment)))
+    expected = list(AuthSession.objects.filter(**within).datetimes("created_at", kind))
+    assert expected
+    assert list(DateBucketQuerySet(AuthSession).filter(**within).datetimes("created_at", kind)) == expected
+    with CaptureQueriesContext(connection) as captured:
+        page = admin.get(CHANGELIST, within)
+    assert page.status_code == 200
+    assert not [query["sql"] for query in captured if "DISTINCT" in query["sql"]]

@@ -21,6 +21,7 @@ from ..client_info import device_label
 from ..exceptions import SignInRefused
 from ..models import AuthSession
 from .base import DualAuthAdmin, can_revoke, can_view, require_revoke, screen_context
+from .dates import DateBucketQuerySet
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -61,11 +62,18 @@ class AuthSessionAdmin(DualAuthAdmin):
     list_filter = ("kind", StatusFilter, "created_at")
     list_select_related = ("user",)
     date_hierarchy = "created_at"
+    # "N results (M total)" counts the whole table again on every filtered page.
+    show_full_result_count = False
     ordering = ("-created_at",)
     actions = ("revoke_selected", "revoke_users")
     revoke_actions = actions
     change_form_template = "admin/dualauth/authsession/change_form.html"
     change_list_template = "admin/dualauth/authsession/change_list.html"
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        queryset = super().get_queryset(request)
+        return DateBucketQuerySet(model=queryset.model, query=queryset.query, using=queryset.db)
+
     # The session key is a credential, and the token ids are for the token screens: neither is shown here.
     fields = (
         "id",
