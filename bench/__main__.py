@@ -15,9 +15,11 @@ TARGETS_DOC = "docs/benchmarks.md"
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--rounds", type=int, default=5, help="in-process rounds (default 5)")
-    parser.add_argument("--requests", type=int, default=1000, help="requests per scenario per round (default 1000)")
-    parser.add_argument("--http-rounds", type=int, default=3, help="HTTP rounds (default 3)")
-    parser.add_argument("--http-seconds", type=int, default=2, help="seconds of load per scenario per round")
+    parser.add_argument("--requests", type=int, default=600, help="requests per scenario per round (default 600)")
+    parser.add_argument("--http-rounds", type=int, default=5, help="HTTP rounds (default 5)")
+    parser.add_argument(
+        "--http-seconds", type=int, default=1, help="seconds of load per scenario per round (default 1)"
+    )
     parser.add_argument("--connections", type=int, default=8, help="wrk connections (default 8)")
     parser.add_argument("--large", type=int, default=1_000_000, help="sign-ins in the large store (default 1e6)")
     parser.add_argument("--small", type=int, default=1_000, help="sign-ins in the small store (default 1000)")
@@ -198,8 +200,9 @@ def main(argv: list[str]) -> int:
         sized = scale.per_request(
             user,
             sizes,
-            rounds=args.rounds,
+            rounds=args.rounds + 2,
             requests=max(args.requests // 2, 100),
+            checks=args.requests * 2,
             credential=site.credential,
             progress=progress,
         )
