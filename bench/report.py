@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import subprocess
 from datetime import UTC, datetime
@@ -10,7 +11,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).with_name("results")
+RESULTS = Path(os.environ.get("BENCH_RESULTS") or Path(__file__).with_name("results"))
 
 
 def _cpu() -> str:
@@ -26,15 +27,13 @@ def _cpu() -> str:
 def _commit() -> str:
     try:
         return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True, cwd=RESULTS.parent
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True, cwd=Path(__file__).parent
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
 
 def environment(servers: dict[str, str]) -> dict[str, Any]:
-    import os
-
     packages = ["Django", "djangorestframework", "djangorestframework-simplejwt", "PyJWT", "django-redis", "redis",
                 "psycopg", "gunicorn"]  # fmt: skip
     return {
