@@ -11,7 +11,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(os.environ.get("BENCH_RESULTS") or Path(__file__).with_name("results"))
+HERE = Path(__file__).parent
+RESULTS = Path(os.environ.get("BENCH_RESULTS") or HERE / "results")
 
 
 def _cpu() -> str:
@@ -27,7 +28,7 @@ def _cpu() -> str:
 def _commit() -> str:
     try:
         return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True, cwd=Path(__file__).parent
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True, cwd=HERE
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
