@@ -168,3 +168,15 @@ def measure(
 
 def paired_rps_ratio(a: Loaded, b: Loaded) -> float:
     return statistics.median(x["rps"] / y["rps"] for x, y in zip(a.rounds, b.rounds, strict=True))
+
+
+def head_to_head(
+    a: tuple[Server, dict[str, str]], b: tuple[Server, dict[str, str]], *, pairs: int, seconds: float, connections: int
+) -> list[float]:
+    """Per-pair requests/s ratios a/b of loads run back to back, alternating which goes first."""
+    ratios = []
+    for pair in range(pairs):
+        first, second = (a, b) if pair % 2 == 0 else (b, a)
+        rps = {id(side): load(side[0], side[1], seconds, connections)["rps"] for side in (first, second)}
+        ratios.append(rps[id(a)] / rps[id(b)])
+    return ratios

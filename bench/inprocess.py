@@ -146,3 +146,17 @@ def measure(
 def paired_ratio(a: Measured, b: Measured) -> float:
     """Median of the per-round ratios a/b: each pair ran in the same round, minutes apart at most."""
     return statistics.median(x / y for x, y in zip(a.samples, b.samples, strict=True))
+
+
+def head_to_head(a: Runner, b: Runner, *, pairs: int, requests: int, warmup: int) -> list[float]:
+    """Per-pair cost ratios a/b of batches run back to back, alternating which goes first.
+
+    Drift on a shared machine moves both halves of a pair alike; the median of
+    many such ratios is what a target is judged on.
+    """
+    ratios = []
+    for pair in range(pairs):
+        first, second = (a, b) if pair % 2 == 0 else (b, a)
+        costs = {id(first): first.batch(requests, warmup), id(second): second.batch(requests, warmup)}
+        ratios.append(costs[id(a)] / costs[id(b)])
+    return ratios
