@@ -132,7 +132,7 @@ def main(argv: list[str]) -> int:
         by_key = {runner.scenario.key: runner for runner in runners}
         for key, base, limit, what in IN_PROCESS_TARGETS:
             if {key, base} <= by_key.keys():
-                ratios = inprocess.head_to_head(by_key[key], by_key[base], pairs=args.pairs, requests=200, warmup=20)
+                ratios = inprocess.head_to_head(by_key[key], by_key[base], pairs=args.pairs, requests=150, warmup=20)
                 value = statistics.median(ratios)
                 data["head_to_head"][f"{key} / {base}"] = ratios
                 table_value = inprocess.paired_ratio(measured[key], measured[base])
@@ -227,9 +227,9 @@ def main(argv: list[str]) -> int:
         sized = scale.per_request(
             user,
             sizes,
-            rounds=args.rounds + 2,
-            requests=max(args.requests // 2, 100),
-            checks=args.requests * 2,
+            rounds=args.pairs,
+            requests=100,
+            checks=500,
             credential=site.credential,
             progress=progress,
         )
