@@ -7,12 +7,17 @@ set and database; each call runs that statement with the one value that
 changes, and the row goes through the ORM's converters and
 ``Model.from_db()``. The database is still read on every call.
 
-A default manager that overrides ``get_queryset()`` may filter on per-request
-state (a tenant, a clock): for such a manager every call goes through the ORM.
+Anything that could make the compiled SQL answer differently from the ORM
+sends every call through the ORM instead: a default manager or QuerySet class
+that overrides how rows are chosen (it may filter on per-request state, a
+tenant or a clock), a compiled statement with any parameter besides the
+looked-up value, or a field whose ``exact`` lookup is not Django's own (a
+hashed or case-folded field prepares values its own way).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -20,7 +25,7 @@ from typing import Any, TypeVar
 from django.core.exceptions import MultipleObjectsReturned, ObjectDoesNotExist, ValidationError
 from django.core.signals import setting_changed
 from django.db import connections
-from django.db.models import Expression, Field, Model
+from django.db.models import Expression, Field, Model, QuerySet
 from django.db.models.manager import BaseManager
 from django.dispatch import receiver
 
@@ -47,24 +52,37 @@ class _Statement:
     converters: list[tuple[int, tuple[list[Any], Any]]]
 
 
-_statements: dict[tuple[Any, ...], Any] = {}
+# Per thread: a statement's converters belong to the connection of the thread that compiled it.
+_local = threading.local()
+_generation = 0
+_QUERYSET_METHODS = ("__init__", "all", "filter", "get", "only", "using", "_filter_or_exclude", "_fetch_all")
+_STOCK_LOOKUP_MODULES = ("django.db.models.lookups", "django.db.models.fields.related_lookups")
+
+
+def _reusable(manager: Any, field: Any) -> bool:
+    if type(manager).get_queryset is not BaseManager.get_queryset:
+        return False
+    queryset_class = manager._queryset_class
+    if any(getattr(queryset_class, name) is not getattr(QuerySet, name) for name in _QUERYSET_METHODS):
+        return False
+    return field.get_lookup("exact").__module__ in _STOCK_LOOKUP_MODULES  # type: ignore[no-any-return]
 
 
 def _compile(model: type[Model], field_name: str, only: Sequence[str], alias: str) -> _Statement | None:
     """The statement of ``manager.filter(field=value)[:2]``, or ``None`` where it cannot be reused safely."""
     manager = model._default_manager
-    if type(manager).get_queryset is not BaseManager.get_queryset:
-        return None
     field = model._meta.pk if field_name == "pk" else model._meta.get_field(field_name)
+    if not _reusable(manager, field):
+        return None
     queryset = manager.using(alias).filter(**{field_name: _Slot(output_field=field)}).order_by()
     if only:
         queryset = queryset.only(*only)
     compiler = queryset[:2].query.get_compiler(using=alias)
     sql, params = compiler.as_sql()
     klass_info = compiler.klass_info
-    slots = [index for index, param in enumerate(params) if param is _MARK]
     if (
-        len(slots) != 1
+        len(params) != 1
+        or params[0] is not _MARK
         or not klass_info
         or klass_info["model"] is not model
         or list(klass_info["select_fields"]) != list(range(len(compiler.select)))
@@ -74,7 +92,7 @@ def _compile(model: type[Model], field_name: str, only: Sequence[str], alias: st
     return _Statement(
         sql=sql,
         params=tuple(params),
-        slot=slots[0],
+        slot=0,
         field=field,  # type: ignore[arg-type]
         attnames=[column.target.attname for column in columns],
         converters=list(compiler.get_converters(columns).items()),
@@ -88,10 +106,11 @@ def fetch_one(model: type[M], field_name: str, value: Any, only: Sequence[str] =
     returns, with unusable values and duplicates answered ``None`` instead of raised.
     """
     alias = model._default_manager.db
+    statements = _statements()
     key = (model, field_name, tuple(only), alias)
-    statement = _statements.get(key, _UNCOMPILED)
+    statement = statements.get(key, _UNCOMPILED)
     if statement is _UNCOMPILED:
-        statement = _statements[key] = _compile(model, field_name, only, alias)
+        statement = statements[key] = _compile(model, field_name, only, alias)
     if statement is None:
         queryset = model._default_manager.only(*only) if only else model._default_manager.all()
         try:
@@ -131,7 +150,16 @@ def _out_of_range(field: Field[Any, Any], value: Any, connection: Any) -> bool:
     return (low is not None and value < low) or (high is not None and value > high)
 
 
+def _statements() -> dict[tuple[Any, ...], Any]:
+    """This thread's compiled statements, dropped when a setting they depend on changed."""
+    if getattr(_local, "generation", None) != _generation:
+        _local.generation = _generation
+        _local.statements = {}
+    return _local.statements  # type: ignore[no-any-return]
+
+
 @receiver(setting_changed, dispatch_uid="dualauth.rows.reset")
 def _reset(*, setting: str, **kwargs: Any) -> None:
+    global _generation
     if setting in ("AUTH_USER_MODEL", "DATABASES", "DATABASE_ROUTERS"):
-        _statements.clear()
+        _generation += 1

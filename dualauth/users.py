@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import ValidationError
 from django.utils.crypto import constant_time_compare
 
 from .rows import fetch_one
@@ -38,7 +39,10 @@ def session_user(request: Any) -> Any:
     if backend_path in settings.AUTHENTICATION_BACKENDS and user_id is not None:
         backend: Any = auth.load_backend(backend_path)
         if type(backend).get_user is ModelBackend.get_user:
-            user = get_user("pk", user_id)
+            try:
+                user = get_user("pk", get_user_model()._meta.pk.to_python(user_id))
+            except ValidationError:
+                user = None
             session_hash = session.get(auth.HASH_SESSION_KEY)
             if (
                 user is not None

@@ -7,6 +7,7 @@ compiled statement could answer differently.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +15,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.db import connection
+from django.db.models import CharField, QuerySet
+from django.db.models.lookups import Exact
 from django.db.models.manager import BaseManager
 from django.test.utils import CaptureQueriesContext
 
@@ -28,9 +31,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def fresh_statements() -> Iterator[None]:
-    rows._statements.clear()
+    rows._reset(setting="DATABASES")
     yield
-    rows._statements.clear()
+    rows._reset(setting="DATABASES")
 
 
 def _values(instance: Any) -> list[Any]:
@@ -85,7 +88,55 @@ def test_a_manager_that_filters_is_left_to_the_orm(alice: Any, monkeypatch: Any)
     assert rows.fetch_one(get_user_model(), "pk", alice.pk) is None
     get_user_model()._base_manager.filter(pk=alice.pk).update(is_staff=True)
     assert rows.fetch_one(get_user_model(), "pk", alice.pk) is not None
-    assert set(rows._statements.values()) == {None}
+    assert set(rows._statements().values()) == {None}
+
+
+class SoftDeletedQuerySet(QuerySet):
+    """A QuerySet class that chooses rows its own way: no statement may be compiled around it."""
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        return QuerySet.get(QuerySet.filter(self, is_active=True), *args, **kwargs)
+
+
+def test_a_queryset_class_that_chooses_rows_its_own_way_is_left_to_the_orm(alice: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr(get_user_model()._default_manager, "_queryset_class", SoftDeletedQuerySet)
+    get_user_model().objects.filter(pk=alice.pk).update(is_active=False)
+    assert rows.fetch_one(get_user_model(), "pk", alice.pk) is None
+    assert set(rows._statements().values()) == {None}
+
+
+class FoldedExact(Exact):
+    """A field's own ``exact`` (case-folded, hashed, ...) prepares values in ways a statement cannot know."""
+
+    def get_prep_lookup(self) -> Any:
+        return str(self.rhs).lower()
+
+
+def test_a_field_with_its_own_exact_lookup_is_left_to_the_orm(alice: Any) -> None:
+    CharField.register_lookup(FoldedExact)
+    try:
+        assert rows.fetch_one(get_user_model(), "username", "ALICE") == alice
+    finally:
+        CharField._unregister_lookup(FoldedExact)
+    assert rows.fetch_one(get_user_model(), "username", "ALICE") is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_thread_compiles_for_its_own_connection(alice: Any) -> None:
+    found: list[Any] = []
+
+    def read() -> None:
+        try:
+            found.append(rows.fetch_one(get_user_model(), "pk", alice.pk))
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=read)
+    rows.fetch_one(get_user_model(), "pk", alice.pk)
+    thread.start()
+    thread.join()
+    assert len(rows._statements()) == 1
+    assert found == [alice]  # the other thread compiled its own statement, for its own connection
 
 
 @pytest.mark.parametrize(("mode", "flavour"), FLAVOURS, ids=FLAVOUR_IDS)

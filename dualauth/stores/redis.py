@@ -412,6 +412,9 @@ def _send(pool: Any, *command: Any) -> Any:
     except REDIS_ERRORS:
         _discard(pool, connection)
         return None
+    except BaseException:  # a worker timeout, say: the connection must not be lost to the pool
+        _discard(pool, connection)
+        raise
     return connection
 
 
@@ -422,6 +425,9 @@ def _receive(pool: Any, connection: Any) -> Any:
     except REDIS_ERRORS:
         _discard(pool, connection)
         return _MISSING
+    except BaseException:
+        _discard(pool, connection)
+        raise
     pool.release(connection)
     return reply
 
