@@ -30,8 +30,8 @@ IN_PROCESS_TARGETS = [
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--rounds", type=int, default=5, help="in-process rounds (default 5)")
-    parser.add_argument("--requests", type=int, default=400, help="requests per scenario per round (default 400)")
-    parser.add_argument("--http-rounds", type=int, default=4, help="HTTP rounds (default 4)")
+    parser.add_argument("--requests", type=int, default=300, help="requests per scenario per round (default 300)")
+    parser.add_argument("--http-rounds", type=int, default=3, help="HTTP rounds (default 3)")
     parser.add_argument(
         "--http-seconds", type=int, default=1, help="seconds of load per scenario per round (default 1)"
     )
@@ -39,7 +39,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--large", type=int, default=1_000_000, help="sign-ins in the large store (default 1e6)")
     parser.add_argument("--small", type=int, default=1_000, help="sign-ins in the small store (default 1000)")
     parser.add_argument("--listed", type=int, default=10_000, help="sign-ins of the listed user (default 10000)")
-    parser.add_argument("--pairs", type=int, default=20, help="head-to-head pairs per target (default 20)")
+    parser.add_argument("--pairs", type=int, default=16, help="head-to-head pairs per target (default 16)")
     parser.add_argument("--only", default="", help="comma-separated scenario keys (with their baselines)")
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: inprocess, http, scale")
     return parser.parse_args(argv)
