@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from contextvars import Token
 from functools import partial
 from importlib import import_module
 from typing import Any
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
@@ -42,12 +43,33 @@ class DualAuthMiddleware:
     """
 
     sync_capable = True
-    async_capable = False
+    async_capable = True
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
+        # Under ASGI, Django hands an async get_response to middleware that can take one: no thread hop here.
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.async_mode:
+            return self.__acall__(request)
+        token = self._prepare(request)
+        try:
+            return self.get_response(request)
+        finally:
+            current_request.reset(token)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        token = self._prepare(request)
+        try:
+            return await self.get_response(request)  # type: ignore[no-any-return, misc]
+        finally:
+            current_request.reset(token)
+
+    def _prepare(self, request: HttpRequest) -> Token[HttpRequest | None]:
+        """Install the lazy user; nothing here touches a database, a cache or a socket."""
         if not hasattr(request, "session") or not hasattr(request, "user"):
             raise ImproperlyConfigured(
                 "DualAuthMiddleware needs SessionMiddleware and AuthenticationMiddleware before it in MIDDLEWARE."
@@ -63,8 +85,4 @@ class DualAuthMiddleware:
         setattr(request, INITIAL_SESSION_KEY_ATTR, key)
         request.user = SimpleLazyObject(partial(get_user, request))  # type: ignore[assignment]
         request.auser = partial(aget_user, request)
-        token = current_request.set(request)
-        try:
-            return self.get_response(request)
-        finally:
-            current_request.reset(token)
+        return current_request.set(request)

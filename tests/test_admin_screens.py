@@ -431,7 +431,9 @@ SPREAD = [
 ]
 
 
-@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Kolkata", "America/Havana"])  # Havana: DST at midnight
+@pytest.mark.parametrize(
+    "zone", ["UTC", "America/New_York", "Asia/Kolkata", "America/Havana"]
+)  # Havana: DST at midnight
 @pytest.mark.parametrize(
     ("kind", "within"),
     [("year", {}), ("month", {"created_at__year": 2024}), ("day", {"created_at__year": 2024, "created_at__month": 3})],

@@ -173,3 +173,60 @@ def test_async_auser(signed_in: SignInClient, rf: RequestFactory) -> None:
 def test_middleware_without_session_middleware_fails_loudly(rf: RequestFactory) -> None:
     with pytest.raises(ImproperlyConfigured, match="SessionMiddleware"):
         DualAuthMiddleware(lambda r: None)(rf.get("/"))  # type: ignore[arg-type, return-value]
+
+
+def test_under_asgi_the_middleware_runs_on_the_event_loop(signed_in: SignInClient, rf: RequestFactory) -> None:
+    """Async-capable like Django's own middleware: an ASGI deployment pays no thread hop for it."""
+    import threading
+
+    from asgiref.sync import async_to_sync, iscoroutinefunction
+    from django.http import HttpResponse
+
+    seen: dict[str, Any] = {}
+
+    async def view(request: Any) -> HttpResponse:
+        seen["thread"] = threading.get_ident()
+        seen["user"] = (await request.auser()).get_username()
+        return HttpResponse("ok")
+
+    middleware = DualAuthMiddleware(view)
+    assert iscoroutinefunction(middleware)
+    request = rf.get("/")
+    if signed_in.flavour == "header":
+        request.META["HTTP_AUTHORIZATION"] = f"Bearer {signed_in.access}"
+    else:
+        request.COOKIES = {k: m.value for k, m in signed_in.client.cookies.items()}
+    from importlib import import_module
+
+    from django.conf import settings
+
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(request.COOKIES.get("sessionid"))
+    request.user = None
+
+    async def run() -> Any:
+        seen["loop_thread"] = threading.get_ident()
+        return await middleware(request)
+
+    response = async_to_sync(run)()  # thread-sensitive work comes back to this thread, as in Django's tests
+    assert response.status_code == 200
+    assert seen["thread"] == seen["loop_thread"]
+    assert seen["user"] == "alice"
+
+
+@pytest.mark.parametrize(("mode", "flavour"), [("hybrid", "session"), ("hybrid", "header"), ("jwt", "cookie")])
+def test_an_asgi_request_sees_its_sign_in_and_not_a_revoked_one(
+    alice: Any, use_mode: Any, mode: str, flavour: str
+) -> None:
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    use_mode(mode)
+    client = SignInClient(flavour)
+    client.login("alice")
+    browser = AsyncClient()
+    for name, morsel in client.client.cookies.items():
+        browser.cookies[name] = morsel.value
+    headers = {"Authorization": f"Bearer {client.access}"} if flavour == "header" else {}
+    assert async_to_sync(browser.get)("/api/auth/me/", headers=headers).status_code == 200
+    services.revoke(client.session_id, "admin")
+    assert async_to_sync(browser.get)("/api/auth/me/", headers=headers).status_code == 401
