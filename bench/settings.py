@@ -12,6 +12,8 @@ import os
 from datetime import timedelta
 from urllib.parse import urlparse
 
+from example_project import settings as demo
+
 _db = urlparse(os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dualauth_bench"))
 
 DEBUG = False
@@ -46,19 +48,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 
-TEMPLATES = [
-    {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "APP_DIRS": True,
-        "OPTIONS": {
-            "context_processors": [
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-            ]
-        },
-    }
-]
+TEMPLATES = demo.TEMPLATES  # the admin's; the endpoints under test render none
 
 DATABASES = {
     "default": {

@@ -152,20 +152,26 @@ def test_activity_is_written_at_most_once_per_interval(signed_in: SignInClient, 
     assert seen() == later
 
 
-def test_async_auser(signed_in: SignInClient, rf: RequestFactory) -> None:
-    from asgiref.sync import async_to_sync
+def _presenting(signed_in: SignInClient, rf: RequestFactory) -> Any:
+    """A bare request carrying the client's credential, as SessionMiddleware and AuthenticationMiddleware leave it."""
+    from importlib import import_module
+
+    from django.conf import settings
 
     request = rf.get("/")
     if signed_in.flavour == "header":
         request.META["HTTP_AUTHORIZATION"] = f"Bearer {signed_in.access}"
     else:
         request.COOKIES = {k: m.value for k, m in signed_in.client.cookies.items()}
-    from importlib import import_module
-
-    from django.conf import settings
-
     request.session = import_module(settings.SESSION_ENGINE).SessionStore(request.COOKIES.get("sessionid"))
     request.user = None
+    return request
+
+
+def test_async_auser(signed_in: SignInClient, rf: RequestFactory) -> None:
+    from asgiref.sync import async_to_sync
+
+    request = _presenting(signed_in, rf)
     DualAuthMiddleware(lambda r: None)(request)  # type: ignore[arg-type, return-value]
     assert async_to_sync(request.auser)().username == "alice"
 
@@ -191,17 +197,7 @@ def test_under_asgi_the_middleware_runs_on_the_event_loop(signed_in: SignInClien
 
     middleware = DualAuthMiddleware(view)
     assert iscoroutinefunction(middleware)
-    request = rf.get("/")
-    if signed_in.flavour == "header":
-        request.META["HTTP_AUTHORIZATION"] = f"Bearer {signed_in.access}"
-    else:
-        request.COOKIES = {k: m.value for k, m in signed_in.client.cookies.items()}
-    from importlib import import_module
-
-    from django.conf import settings
-
-    request.session = import_module(settings.SESSION_ENGINE).SessionStore(request.COOKIES.get("sessionid"))
-    request.user = None
+    request = _presenting(signed_in, rf)
 
     async def run() -> Any:
         seen["loop_thread"] = threading.get_ident()
