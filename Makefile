@@ -8,7 +8,11 @@ BIN := $(VENV)/bin
 DEMO_PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-sqlite test-postgres test-redis chromium lint audit bench services clean
+SERVE_PORT ?= 8000
+SERVE_WORKERS ?= 4
+SERVER ?= gunicorn
+
+.PHONY: install demo serve test test-sqlite test-postgres test-redis chromium lint audit bench services clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python >= 3.11 found; set PYTHON=..."; exit 1; }
@@ -24,6 +28,28 @@ demo: $(STAMP)
 	$(BIN)/python manage.py seed_demo
 	@echo "Serving on http://127.0.0.1:$(DEMO_PORT)/  (DUALAUTH_MODE=$${DUALAUTH_MODE:-hybrid})"
 	$(BIN)/python manage.py runserver 127.0.0.1:$(DEMO_PORT)
+
+# The scale-out recipe on one machine: the example project on PostgreSQL, Redis sessions and the Redis
+# store, settings from the environment, $(SERVE_WORKERS) worker processes. SERVER=uvicorn serves it over ASGI.
+SERVE_ENV = DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/dualauth_serve} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/11} DUALAUTH_STORE=redis DUALAUTH_MODE=$${DUALAUTH_MODE:-hybrid} \
+	DJANGO_SESSION_ENGINE=django.contrib.sessions.backends.cache DJANGO_CONN_MAX_AGE=60 \
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-0}
+
+serve: $(STAMP) services
+	@$(BIN)/python -c 'import gunicorn, uvicorn' 2>/dev/null || $(BIN)/pip install -q -e ".[deploy]"
+	@psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'dualauth_serve'" | grep -q 1 || \
+		psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE dualauth_serve"
+	$(SERVE_ENV) $(BIN)/python manage.py migrate --noinput
+	$(SERVE_ENV) $(BIN)/python manage.py seed_demo
+	@echo "Serving on http://127.0.0.1:$(SERVE_PORT)/ with $(SERVER), $(SERVE_WORKERS) workers"
+	@if [ "$(SERVER)" = uvicorn ]; then \
+		$(SERVE_ENV) exec $(BIN)/uvicorn example_project.asgi:application --host 127.0.0.1 --port $(SERVE_PORT) \
+			--workers $(SERVE_WORKERS) --no-access-log; \
+	else \
+		$(SERVE_ENV) exec $(BIN)/gunicorn example_project.wsgi:application --bind 127.0.0.1:$(SERVE_PORT) \
+			--workers $(SERVE_WORKERS) --worker-class gthread --threads 4; \
+	fi
 
 # The same suite three times: SQLite; PostgreSQL; PostgreSQL with the redis store and Redis sessions.
 test: chromium test-sqlite test-postgres test-redis

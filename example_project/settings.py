@@ -9,6 +9,7 @@ DJANGO_DEBUG      1 or 0                            (default: 1; cookies are Sec
 DJANGO_SECRET_KEY                                   (default: a key for local demos only)
 DJANGO_JWT_SIGNING_KEY                              (default: a key for local demos only)
 ALLOWED_HOSTS     comma-separated                   (default: localhost, 127.0.0.1)
+DJANGO_CONN_MAX_AGE  seconds a database connection is kept (default: 0, one per request)
 """
 
 import os
@@ -84,6 +85,8 @@ TEMPLATES = [
 DATABASES = {
     "default": database_from_url(os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR.parent / 'demo.sqlite3'}"))
 }
+# Seconds a worker keeps its database connection (None: for ever); `make serve` keeps them a minute.
+DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DJANGO_CONN_MAX_AGE", "0"))
 
 if os.environ.get("REDIS_URL"):
     CACHES = {

@@ -117,3 +117,12 @@ def test_the_demo_serves_a_fresh_database(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_the_example_project_has_an_asgi_application() -> None:
+    """`make serve SERVER=uvicorn` serves this; DualAuthMiddleware runs on its event loop."""
+    from django.core.handlers.asgi import ASGIHandler
+
+    from example_project.asgi import application
+
+    assert isinstance(application, ASGIHandler)
