@@ -12,13 +12,13 @@ SERVE_PORT ?= 8000
 SERVE_WORKERS ?= 4
 SERVER ?= gunicorn
 
-.PHONY: install demo serve test test-sqlite test-postgres test-redis chromium lint audit bench services clean
+.PHONY: install demo serve test test-sqlite test-postgres test-redis test-system chromium lint audit bench services clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python >= 3.11 found; set PYTHON=..."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[test,lint]"
+	$(BIN)/pip install -q -e ".[test,lint,deploy]"
 	@touch $@
 
 install: $(STAMP)
@@ -51,8 +51,9 @@ serve: $(STAMP) services
 			--workers $(SERVE_WORKERS) --worker-class gthread --threads 4; \
 	fi
 
-# The same suite three times: SQLite; PostgreSQL; PostgreSQL with the redis store and Redis sessions.
-test: chromium test-sqlite test-postgres test-redis
+# The same suite three times: SQLite; PostgreSQL; PostgreSQL with the redis store and Redis sessions;
+# then the system tests: real gunicorn and uvicorn instances of the example project sharing PostgreSQL and Redis.
+test: chromium test-sqlite test-postgres test-redis test-system
 
 # The browser tests drive Debian's Chromium; install it where we may (root with apt), else they say why they skip.
 chromium:
@@ -93,6 +94,9 @@ services:
 	@for _ in $$(seq 1 30); do \
 		pg_isready -h 127.0.0.1 -p 5432 -q && redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && exit 0; sleep 1; \
 	done; echo "Redis or PostgreSQL did not come up"; exit 1
+
+test-system: $(STAMP)
+	DUALAUTH_TEST_SYSTEM=1 DUALAUTH_TEST_DB=postgres $(BIN)/pytest -q -p no:cacheprovider tests/system
 
 lint: $(STAMP)
 	$(BIN)/ruff check dualauth tests example_project bench

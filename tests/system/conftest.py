@@ -1,0 +1,40 @@
+"""Two instances of the example project per server kind, started once per module and stopped by their own pids."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from ..conftest import require_programs
+from . import instances
+
+
+@pytest.fixture(scope="module", params=["gunicorn", "uvicorn"])
+def pair(request: pytest.FixtureRequest) -> Iterator[tuple[instances.Instance, instances.Instance]]:
+    require_programs("redis-cli")
+    try:
+        import gunicorn  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        pytest.fail(f"the system tests need the deploy extra (pip install -e '.[deploy]'): {exc}")
+    instances.prepare()
+    a = instances.start("A", request.param)
+    try:
+        b = instances.start("B", request.param)
+    except BaseException:
+        instances.stop(a)
+        raise
+    yield a, b
+    instances.stop(a)
+    instances.stop(b)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_login_throttles() -> None:
+    """The instances share their login throttles through Redis, as they should; each test starts with none."""
+    import redis
+
+    client = redis.Redis.from_url(instances.REDIS_URL)
+    for key in client.scan_iter("*throttle*"):
+        client.delete(key)
