@@ -10,6 +10,7 @@ DJANGO_SECRET_KEY                                   (default: a key for local de
 DJANGO_JWT_SIGNING_KEY                              (default: a key for local demos only)
 ALLOWED_HOSTS     comma-separated                   (default: localhost, 127.0.0.1)
 DJANGO_CONN_MAX_AGE  seconds a database connection is kept (default: 0, one per request)
+DUALAUTH_LOGIN_THROTTLE_RATE  e.g. 10/min (the default), or off
 """
 
 import os
@@ -117,6 +118,10 @@ SIMPLE_JWT = {
 DUALAUTH = {
     "MODE": os.environ.get("DUALAUTH_MODE", "hybrid"),
     "STORE": os.environ.get("DUALAUTH_STORE", "database"),
+    # "off" for load tests that sign in far more often than any person would.
+    "LOGIN_THROTTLE_RATE": None
+    if os.environ.get("DUALAUTH_LOGIN_THROTTLE_RATE") == "off"
+    else os.environ.get("DUALAUTH_LOGIN_THROTTLE_RATE", "10/min"),
 }
 
 LANGUAGE_CODE = "en-us"

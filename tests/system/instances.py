@@ -33,17 +33,18 @@ DATABASE = "dualauth_system"
 REDIS_URL = os.environ.get("DUALAUTH_SYSTEM_REDIS", "redis://127.0.0.1:6379/10")
 
 
-def environment() -> dict[str, str]:
+def environment(redis_url: str = REDIS_URL, **extra: str) -> dict[str, str]:
     return {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "example_project.settings",
+        "DJANGO_SETTINGS_MODULE": "tests.system.settings",
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
-        "REDIS_URL": REDIS_URL,
+        "REDIS_URL": redis_url,
         "DUALAUTH_STORE": "redis",
         "DUALAUTH_MODE": "hybrid",
         "DJANGO_SESSION_ENGINE": "django.contrib.sessions.backends.cache",
         "DJANGO_CONN_MAX_AGE": "60",
         "DJANGO_DEBUG": "0",
+        **extra,
     }
 
 
@@ -57,12 +58,12 @@ def manage(*args: str) -> str:
     return run.stdout
 
 
-def prepare() -> None:
+def prepare(redis_url: str = REDIS_URL) -> None:
     """A fresh database and Redis database, migrated, with the demo users."""
     with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres", autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
         connection.execute(f'CREATE DATABASE "{DATABASE}"')
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    redis.Redis.from_url(redis_url).flushdb()
     manage("migrate", "--noinput")
     manage("seed_demo")
 
@@ -78,7 +79,7 @@ class Instance:
         return f"http://127.0.0.1:{self.port}"
 
 
-def start(name: str, server: str) -> Instance:
+def start(name: str, server: str, env: dict[str, str] | None = None) -> Instance:
     port = spare_port()
     if server == "uvicorn":
         command = [sys.executable, "-m", "uvicorn", "example_project.asgi:application", "--host", "127.0.0.1",
@@ -87,7 +88,7 @@ def start(name: str, server: str) -> Instance:
         command = [sys.executable, "-m", "gunicorn", "example_project.wsgi:application", "--bind",
                    f"127.0.0.1:{port}", "--workers", "2", "--worker-class", "gthread", "--threads", "2",
                    "--log-level", "warning", "--no-control-socket"]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, env=environment(), start_new_session=True)
+    process = subprocess.Popen(command, cwd=ROOT, env=env or environment(), start_new_session=True)
     instance = Instance(name, port, process)
     deadline = time.monotonic() + 60
     while True:
@@ -158,7 +159,7 @@ class Browser:
             headers["Authorization"] = f"Bearer {self.bearer}"
         request = urllib.request.Request(instance.url + path, data=body, method=method, headers=headers)
         try:
-            with _OPENER.open(request, timeout=10) as answer:
+            with _OPENER.open(request, timeout=30) as answer:
                 response = Response(answer.status, answer.read(), answer.headers)
         except urllib.error.HTTPError as error:
             response = Response(error.code, error.read(), error.headers)

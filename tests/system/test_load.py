@@ -1,0 +1,235 @@
+"""Load across two instances, with and without a Redis outage: nothing lost, nothing wrongly accepted.
+
+Fifty clients for a minute (``DUALAUTH_LOAD_SECONDS``), each in a loop: sign
+in (session or jwt) on either instance, call the API on either, refresh (and
+sometimes race two refreshes of one token across both instances), then end
+the sign-in by logout or by revoking it, and try the old credential on both
+instances at once. Checked: no answer is a 5xx; no request is accepted with
+a credential after its revocation returned; no refresh token yields two
+token families; every login is a row. The figures are printed per operation.
+The second run stops the instances' Redis (its own redis-server on a spare
+port) for ten seconds in the middle and prints the errors and latency of
+that window.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+import pytest
+
+from ..conftest import require_programs
+from ..redis_server import RedisServer
+from . import instances
+from .instances import Browser, Instance
+
+pytestmark = pytest.mark.system
+
+CLIENTS = 50
+SECONDS = float(os.environ.get("DUALAUTH_LOAD_SECONDS", "60"))
+OUTAGE = 10.0
+OK_STATUSES = {"login": {200}, "me": {200}, "refresh": {200}, "logout": {204}, "revoke": {204}}
+
+
+@dataclass
+class Tally:
+    """What every client saw, under one lock."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    latencies: dict[str, list[tuple[float, float, int]]] = field(default_factory=lambda: defaultdict(list))
+    statuses: dict[str, dict[int, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
+    violations: list[str] = field(default_factory=list)
+    logins: int = 0
+
+    def record(self, op: str, started: float, status: int) -> None:
+        with self.lock:
+            self.latencies[op].append((started, time.monotonic() - started, status))
+            self.statuses[op][status] += 1
+            if status >= 500:
+                self.violations.append(f"{op} answered {status}")
+
+    def violation(self, text: str) -> None:
+        with self.lock:
+            self.violations.append(text)
+
+
+def _call(tally: Tally, op: str, browser: Browser, instance: Instance, method: str, path: str, data: Any = None) -> Any:
+    started = time.monotonic()
+    try:
+        response = browser.request(instance, method, path, data)
+    except OSError as exc:  # refused or timed out: an error to count, not a verdict
+        tally.record(op, started, 0)
+        return type("Failed", (), {"status": 0, "error": exc})()
+    tally.record(op, started, response.status)
+    return response
+
+
+def _client(pair: tuple[Instance, Instance], tally: Tally, deadline: float, seed: int) -> None:
+    rng = random.Random(seed)
+    while time.monotonic() < deadline:
+        kind = rng.choice(["session", "jwt"])
+        here, there = rng.sample(pair, 2)
+        browser = Browser()
+        _call(tally, "csrf", browser, here, "GET", "/api/auth/csrf/")
+        body: dict[str, Any] = {"username": "alice", "password": "alice", "kind": kind}
+        if kind == "jwt":
+            body["transport"] = "header"
+        login = _call(tally, "login", browser, here, "POST", "/api/auth/login/", body)
+        if login.status != 200:
+            continue
+        with tally.lock:
+            tally.logins += 1
+        tokens = login.json()
+        sid, refresh = tokens["session_id"], tokens.get("refresh")
+        browser.bearer = tokens.get("access")
+        for _ in range(rng.randint(3, 8)):
+            _call(tally, "me", browser, rng.choice(pair), "GET", "/api/auth/me/")
+        if kind == "jwt" and rng.random() < 0.5:
+            if rng.random() < 0.3:
+                _race(tally, pair, refresh)
+                continue  # the race's loser may have ended the sign-in; start afresh
+            answer = _call(
+                tally, "refresh", browser, rng.choice(pair), "POST", "/api/auth/token/refresh/", {"refresh": refresh}
+            )
+            if answer.status == 200:
+                browser.bearer = answer.json()["access"]
+        kept = Browser(cookies=dict(browser.cookies), bearer=browser.bearer)
+        if rng.random() < 0.5:
+            ended = _call(tally, "logout", browser, here, "POST", "/api/auth/logout/", {})
+            done = ended.status == 204
+        else:
+            ended = _call(tally, "revoke", browser, here, "DELETE", f"/api/auth/sessions/{sid}/")
+            done = ended.status == 204
+        if done:
+            for instance in (there, here):
+                after = _call(tally, "me after revocation", kept, instance, "GET", "/api/auth/me/")
+                if after.status == 200:
+                    tally.violation(f"{kind} sign-in {sid} accepted by instance {instance.name} after its revocation")
+
+
+def _race(tally: Tally, pair: tuple[Instance, Instance], refresh: str) -> None:
+    """The same refresh token presented to both instances at once: one new family at most."""
+    answers: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def present(instance: Instance) -> None:
+        barrier.wait()
+        answers.append(_call(tally, "refresh race", Browser(), instance, "POST", "/api/auth/token/refresh/",
+                             {"refresh": refresh}).status)  # fmt: skip
+
+    racers = [threading.Thread(target=present, args=(instance,)) for instance in pair]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join()
+    if answers.count(200) > 1:
+        tally.violation(f"one refresh token made {answers.count(200)} token families")
+
+
+def _rows() -> int:
+    with psycopg.connect(host="127.0.0.1", user="postgres", dbname=instances.DATABASE) as connection:
+        return int(connection.execute("SELECT count(*) FROM dualauth_authsession").fetchone()[0])  # type: ignore[index]
+
+
+def _report(title: str, tally: Tally, elapsed: float, window: tuple[float, float] | None = None) -> None:
+    print(f"\n{title}: {CLIENTS} clients, {elapsed:.0f} s, {tally.logins} logins")
+    print(f"{'operation':<22}{'count':>8}{'per s':>8}{'p50 ms':>9}{'p99 ms':>9}  statuses")
+    for op, samples in sorted(tally.latencies.items()):
+        times = sorted(duration for _started, duration, _status in samples)
+        p50, p99 = times[len(times) // 2] * 1000, times[min(len(times) - 1, int(len(times) * 0.99))] * 1000
+        statuses = ", ".join(f"{status}: {count}" for status, count in sorted(tally.statuses[op].items()))
+        print(f"{op:<22}{len(times):>8}{len(times) / elapsed:>8.1f}{p50:>9.1f}{p99:>9.1f}  {statuses}")
+    if window is not None:
+        inside = [
+            (op, d, st) for op, samples in tally.latencies.items() for t, d, st in samples if window[0] <= t < window[1]
+        ]
+        failed = [
+            1 for op, _d, st in inside if st == 0 or st >= 500 or (op in OK_STATUSES and st not in OK_STATUSES[op])
+        ]
+        durations = sorted(d for _op, d, _st in inside)
+        if durations:
+            print(
+                f"during the Redis outage: {len(durations)} requests, {len(failed)} failed"
+                f" ({len(failed) / len(durations):.1%}), p50 {statistics.median(durations) * 1000:.1f} ms,"
+                f" p99 {durations[min(len(durations) - 1, int(len(durations) * 0.99))] * 1000:.1f} ms"
+            )
+
+
+def _run(pair: tuple[Instance, Instance], tally: Tally, seconds: float) -> float:
+    started = time.monotonic()
+    deadline = started + seconds
+    clients = [threading.Thread(target=_client, args=(pair, tally, deadline, seed)) for seed in range(CLIENTS)]
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join(timeout=seconds + 60)
+    assert not any(client.is_alive() for client in clients), "a client hung"
+    return time.monotonic() - started
+
+
+def _check(tally: Tally) -> None:
+    assert not tally.violations, tally.violations[:10]
+    assert tally.logins > CLIENTS
+    assert _rows() == tally.logins  # every login is a row, and nothing else made one
+
+
+@pytest.fixture
+def load_pair() -> Iterator[tuple[Instance, Instance, RedisServer]]:
+    """Two gunicorn instances on their own redis-server, login throttles off, sessions in cached_db."""
+    require_programs("redis-server")
+    server = RedisServer()
+    server.start()
+    url = server.url
+    env = instances.environment(
+        url,
+        DJANGO_SESSION_ENGINE="django.contrib.sessions.backends.cached_db",
+        DUALAUTH_LOGIN_THROTTLE_RATE="off",
+    )
+    instances.prepare(url)
+    started: list[Instance] = []
+    try:
+        started.append(instances.start("A", "gunicorn", env))
+        started.append(instances.start("B", "gunicorn", env))
+        yield started[0], started[1], server
+    finally:
+        for instance in started:
+            instances.stop(instance)
+        server.close()
+
+
+def test_a_minute_of_load_loses_nothing(load_pair: tuple[Instance, Instance, RedisServer]) -> None:
+    a, b, _server = load_pair
+    tally = Tally()
+    elapsed = _run((a, b), tally, SECONDS)
+    _report("load", tally, elapsed)
+    _check(tally)
+
+
+def test_a_redis_outage_under_load_loses_nothing(load_pair: tuple[Instance, Instance, RedisServer]) -> None:
+    a, b, server = load_pair
+    tally = Tally()
+    window: list[float] = []
+
+    def outage() -> None:
+        time.sleep(SECONDS / 2 - OUTAGE / 2)
+        window.append(time.monotonic())
+        server.stop()
+        time.sleep(OUTAGE)
+        server.start()
+        window.append(time.monotonic())
+
+    breaker = threading.Thread(target=outage)
+    breaker.start()
+    elapsed = _run((a, b), tally, SECONDS)
+    breaker.join()
+    _report("load with Redis stopped for 10 s", tally, elapsed, (window[0], window[1]))
+    _check(tally)
