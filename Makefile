@@ -96,7 +96,7 @@ services:
 	done; echo "Redis or PostgreSQL did not come up"; exit 1
 
 test-system: $(STAMP)
-	DUALAUTH_TEST_SYSTEM=1 DUALAUTH_TEST_DB=postgres $(BIN)/pytest -q -p no:cacheprovider tests/system
+	DUALAUTH_TEST_SYSTEM=1 DUALAUTH_TEST_DB=postgres $(BIN)/pytest -q -s -p no:cacheprovider tests/system  # -s: the load figures
 
 lint: $(STAMP)
 	$(BIN)/ruff check dualauth tests example_project bench
