@@ -86,10 +86,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=reason))
     # The system tests start servers of their own: they run in `make test-system`, once, not in every profile.
     system = os.environ.get("DUALAUTH_TEST_SYSTEM") == "1"
-    left_out = [item for item in items if bool(item.get_closest_marker("system")) != system]
+
+    def is_system(item: pytest.Item) -> bool:
+        return item.nodeid.startswith("tests/system/") or bool(item.get_closest_marker("system"))
+
+    left_out = [item for item in items if is_system(item) != system]
     if left_out:
         config.hook.pytest_deselected(items=left_out)
-        items[:] = [item for item in items if bool(item.get_closest_marker("system")) == system]
+        items[:] = [item for item in items if is_system(item) == system]
     if os.environ.get("DUALAUTH_TEST_DB") != "postgres":
         # Tests of PostgreSQL behaviour (row locks) belong to the PostgreSQL run of `make test`.
         postgres_only = [item for item in items if item.get_closest_marker("postgres")]

@@ -18,16 +18,16 @@ def pair(request: pytest.FixtureRequest) -> Iterator[tuple[instances.Instance, i
         import uvicorn  # noqa: F401
     except ImportError as exc:
         pytest.fail(f"the system tests need the deploy extra (pip install -e '.[deploy]'): {exc}")
-    instances.prepare()
-    a = instances.start("A", request.param)
+    started: list[instances.Instance] = []
     try:
-        b = instances.start("B", request.param)
-    except BaseException:
-        instances.stop(a)
-        raise
-    yield a, b
-    instances.stop(a)
-    instances.stop(b)
+        instances.prepare()
+        started.append(instances.start("A", request.param))
+        started.append(instances.start("B", request.param))
+        yield started[0], started[1]
+    finally:
+        for instance in started:
+            instances.stop(instance)
+        instances.drop_database()
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,7 @@ plain HTTP to servers running with ``DEBUG`` off.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -29,7 +30,7 @@ import redis
 from ..redis_server import spare_port
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-DATABASE = "dualauth_system"
+DATABASE = f"dualauth_system_{os.getpid()}"  # this run's own; dropped when it ends
 REDIS_URL = os.environ.get("DUALAUTH_SYSTEM_REDIS", "redis://127.0.0.1:6379/10")
 
 
@@ -60,12 +61,17 @@ def manage(*args: str) -> str:
 
 def prepare(redis_url: str = REDIS_URL) -> None:
     """A fresh database and Redis database, migrated, with the demo users."""
+    drop_database()
     with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
         connection.execute(f'CREATE DATABASE "{DATABASE}"')
     redis.Redis.from_url(redis_url).flushdb()
     manage("migrate", "--noinput")
     manage("seed_demo")
+
+
+def drop_database() -> None:
+    with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres", autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
 
 
 @dataclass
@@ -80,6 +86,21 @@ class Instance:
 
 
 def start(name: str, server: str, env: dict[str, str] | None = None) -> Instance:
+    """A ready instance; a server that exits at once (its spare port taken meanwhile, say) is tried again."""
+    for attempt in range(3):
+        try:
+            return _start(name, server, env)
+        except EarlyExit:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+class EarlyExit(AssertionError):
+    pass
+
+
+def _start(name: str, server: str, env: dict[str, str] | None) -> Instance:
     port = spare_port()
     if server == "uvicorn":
         command = [sys.executable, "-m", "uvicorn", "example_project.asgi:application", "--host", "127.0.0.1",
@@ -93,7 +114,8 @@ def start(name: str, server: str, env: dict[str, str] | None = None) -> Instance
     deadline = time.monotonic() + 60
     while True:
         if process.poll() is not None:
-            raise AssertionError(f"{server} for instance {name} exited with {process.returncode}")
+            stop(instance)
+            raise EarlyExit(f"{server} for instance {name} exited with {process.returncode}")
         try:
             with urllib.request.urlopen(f"{instance.url}/api/auth/csrf/", timeout=2) as response:
                 if response.status == 200:
@@ -108,13 +130,13 @@ def start(name: str, server: str, env: dict[str, str] | None = None) -> Instance
 
 def stop(instance: Instance) -> None:
     """Stop the instance's whole process group (the server and its workers) by its own process id."""
-    if instance.process.poll() is None:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(instance.process.pid, signal.SIGTERM)
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         instance.process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
+    with contextlib.suppress(ProcessLookupError):  # workers the master left behind
         os.killpg(instance.process.pid, signal.SIGKILL)
-        instance.process.wait()
+    instance.process.wait()
 
 
 class _StayPut(urllib.request.HTTPRedirectHandler):
