@@ -31,7 +31,7 @@ def _accept(credential: Credential | None) -> tuple[Any, Credential] | None:
     if credential is None:
         return None
     if credential.error is not None:
-        raise exceptions.AuthenticationFailed(credential.error.detail, code=credential.error.code)
+        raise exceptions.AuthenticationFailed(str(credential.error.detail), code=credential.error.code)
     return credential.user, credential
 
 

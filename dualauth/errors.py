@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -35,7 +36,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     detail = exc.detail
     if isinstance(detail, (dict, list)):
         errors = detail if isinstance(detail, dict) else {"non_field_errors": detail}
-        response.data = {"detail": "Invalid input.", "code": "invalid", "errors": _flatten(errors)}
+        response.data = {"detail": _("Invalid input."), "code": "invalid", "errors": _flatten(errors)}
     else:
         response.data = {"detail": str(detail), "code": getattr(detail, "code", None) or exc.default_code}
     return response

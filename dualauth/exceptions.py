@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from django.utils.functional import Promise
+
 
 class SignInRefused(Exception):
     """A credential was presented and is not (or no longer) good."""
 
-    def __init__(self, detail: str, code: str = "not_authenticated") -> None:
+    def __init__(self, detail: str | Promise, code: str = "not_authenticated") -> None:
         super().__init__(detail)
+        # Translated when read, in the language of the request that reads it.
         self.detail = detail
         self.code = code

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from .client_info import device_label
@@ -42,15 +43,17 @@ class LoginSerializer(serializers.Serializer):  # type: ignore[type-arg]
         mode = dualauth_settings.MODE
         kind = attrs.setdefault("kind", default_kind())
         if mode != "hybrid" and kind != mode:
-            raise serializers.ValidationError({"kind": [f"Only {mode!r} sign-ins are enabled."]})
+            raise serializers.ValidationError({"kind": [_("Only %(mode)r sign-ins are enabled.") % {"mode": mode}]})
         transports = dualauth_settings.JWT_TRANSPORTS
         if kind == Kind.SESSION:
             if "transport" in attrs:
-                raise serializers.ValidationError({"transport": ["Only jwt sign-ins take a transport."]})
+                raise serializers.ValidationError({"transport": [_("Only jwt sign-ins take a transport.")]})
         else:
             transport = attrs.setdefault("transport", transports[0])
             if transport not in transports:
-                raise serializers.ValidationError({"transport": [f"Transport {transport!r} is not enabled."]})
+                raise serializers.ValidationError(
+                    {"transport": [_("Transport %(transport)r is not enabled.") % {"transport": transport}]}
+                )
         return attrs
 
 

@@ -29,6 +29,7 @@ from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.exceptions import TokenError
 
 from . import signals, users
@@ -48,8 +49,8 @@ SESSION_PRIVILEGE_KEY = "_dualauth_privilege"
 SIGNED_COOKIES_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 RESERVED_CLAIMS = frozenset({"sid", "exp", "iat", "nbf", "jti", "token_type", "user_id", "aud", "iss"})
 
-INVALID_TOKEN = "Token is invalid or expired."
-ENDED = "This sign-in has ended."
+INVALID_TOKEN = _("Token is invalid or expired.")
+ENDED = _("This sign-in has ended.")
 
 
 @dataclass(frozen=True)
@@ -350,12 +351,12 @@ def refresh(raw: Any, request: HttpRequest) -> SignIn:
             row.refresh_jti, row.expires_at, row.last_seen_at = new_jti, _exp(new), now
             return SignIn(row, _issue(new))
         if AuthSession.objects.filter(pk=row.pk, revoked_at__isnull=True).exists():
-            raise SignInRefused("This refresh token was just used by a concurrent request.", "refresh_conflict")
+            raise SignInRefused(_("This refresh token was just used by a concurrent request."), "refresh_conflict")
         raise SignInRefused(ENDED, "session_ended")
     if _within_reuse_grace(row, jti, now):
         logger.info("dualauth: the refresh token sign-in %s just rotated was presented again, within the grace", row.pk)
         raise SignInRefused(
-            "This refresh token was just replaced by a concurrent refresh; use the new one.", "refresh_conflict"
+            _("This refresh token was just replaced by a concurrent refresh; use the new one."), "refresh_conflict"
         )
     signals.refresh_reuse_detected.send(sender=AuthSession, auth_session=row, jti=jti, request=request)
     revoke(row.pk, Reason.REFRESH_REUSE)

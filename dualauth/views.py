@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import auth
 from django.middleware.csrf import get_token, rotate_token
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
@@ -28,7 +29,7 @@ from .throttling import LoginIPThrottle, LoginUsernameThrottle
 
 logger = logging.getLogger("dualauth")
 
-BAD_CREDENTIALS = "Unable to sign in with the given credentials."
+BAD_CREDENTIALS = _("Unable to sign in with the given credentials.")
 
 
 class DualAuthAPIView(APIView):
