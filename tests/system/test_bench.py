@@ -1,7 +1,8 @@
 """``make bench`` keeps working: one short in-process run of a dualauth scenario against its baselines.
 
 The figures mean nothing at this size; the run proves the harness signs in
-every way it measures, gets only 200s, and writes its tables. The benchmark
+every way it measures, gets only 200s, and writes its tables. It starts
+processes of its own, so it runs once, with the system tests. The benchmark
 has its own database (``dualauth_bench``) and Redis database (14).
 """
 
@@ -15,14 +16,12 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.postgres
+pytestmark = pytest.mark.system
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def test_a_short_bench_run_writes_its_tables(tmp_path: Path, redis_url: str) -> None:
-    if os.environ.get("DUALAUTH_TEST_STORE") == "redis":
-        pytest.skip("run once, in the PostgreSQL profile")
     env = {**os.environ, "BENCH_RESULTS": str(tmp_path), "DJANGO_SETTINGS_MODULE": "bench.settings"}
     command = [sys.executable, "-m", "bench", "--skip", "http,scale", "--rounds", "1", "--requests", "3"]
     command += ["--only", "jwt-header-redis,session-redis-redis,hybrid-header-database"]
