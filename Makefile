@@ -12,13 +12,13 @@ SERVE_PORT ?= 8000
 SERVE_WORKERS ?= 4
 SERVER ?= gunicorn
 
-.PHONY: install demo serve test test-sqlite test-postgres test-redis test-system chromium lint audit bench services clean
+.PHONY: install demo serve test docs test-sqlite test-postgres test-redis test-system chromium lint audit bench services clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python >= 3.11 found; set PYTHON=..."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[test,lint,deploy]"
+	$(BIN)/pip install -q -e ".[test,lint,deploy,openapi,docs]"
 	@touch $@
 
 install: $(STAMP)
@@ -113,5 +113,9 @@ audit: $(STAMP)
 		grep -c "could not be audited" .pip-audit.log; \
 	else cat .pip-audit.log; exit $$status; fi
 
+# The documentation site; --strict turns every warning (a broken link, a page left out of nav) into a failure.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) .pytest_cache .coverage build *.egg-info demo.sqlite3 test-output
+	rm -rf $(VENV) .pytest_cache .coverage build dist site *.egg-info demo.sqlite3 test-output .tox
