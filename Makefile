@@ -101,7 +101,7 @@ test-system: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check dualauth tests example_project bench
 	$(BIN)/ruff format --check dualauth tests example_project bench
-	$(BIN)/mypy
+	$(BIN)/mypy --strict
 
 # bandit must be clean. pip-audit needs PyPI's JSON API or OSV; where neither answers
 # (this workplace reaches only the package index) it says so loudly instead of passing quietly.

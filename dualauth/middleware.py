@@ -64,7 +64,7 @@ class DualAuthMiddleware:
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
         token = self._prepare(request)
         try:
-            return await self.get_response(request)  # type: ignore[no-any-return, misc]
+            return await self.get_response(request)  # type: ignore[no-any-return]
         finally:
             current_request.reset(token)
 

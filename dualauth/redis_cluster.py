@@ -17,7 +17,7 @@ from django_redis.pool import ConnectionFactory
 from redis.cluster import RedisCluster
 
 
-class ClusterConnectionFactory(ConnectionFactory):  # type: ignore[type-arg]
+class ClusterConnectionFactory(ConnectionFactory):  # type: ignore[misc]
     def connect(self, url: str) -> Any:
         options: dict[str, Any] = {}
         for option, argument in (

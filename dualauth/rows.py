@@ -65,7 +65,7 @@ def _reusable(manager: Any, field: Any) -> bool:
     queryset_class = manager._queryset_class
     if any(getattr(queryset_class, name) is not getattr(QuerySet, name) for name in _QUERYSET_METHODS):
         return False
-    return field.get_lookup("exact").__module__ in _STOCK_LOOKUP_MODULES  # type: ignore[no-any-return]
+    return field.get_lookup("exact").__module__ in _STOCK_LOOKUP_MODULES
 
 
 def _compile(model: type[Model], field_name: str, only: Sequence[str], alias: str) -> _Statement | None:

@@ -114,7 +114,7 @@ def genuine_claims(raw: Any) -> dict[str, Any] | None:
         return None
     backend = token_backend()
     try:
-        return pyjwt.decode(  # type: ignore[no-any-return]
+        return pyjwt.decode(
             raw,
             backend.get_verifying_key(raw),  # type: ignore[arg-type]
             algorithms=[backend.algorithm],

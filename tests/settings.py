@@ -21,7 +21,7 @@ if DUALAUTH_TEST_STORE == "redis":
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": DUALAUTH_TEST_REDIS,
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},  # type: ignore[dict-item]
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
         }
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.cache"

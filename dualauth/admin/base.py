@@ -23,11 +23,11 @@ REVOKE_PERMISSION = "dualauth.revoke_authsession"
 
 
 def can_view(request: HttpRequest) -> bool:
-    return request.user.is_active and request.user.has_perm(VIEW_PERMISSION)  # type: ignore[union-attr]
+    return request.user.is_active and request.user.has_perm(VIEW_PERMISSION)
 
 
 def can_revoke(request: HttpRequest) -> bool:
-    return request.user.is_active and request.user.has_perm(REVOKE_PERMISSION)  # type: ignore[union-attr]
+    return request.user.is_active and request.user.has_perm(REVOKE_PERMISSION)
 
 
 def require_revoke(request: HttpRequest) -> None:

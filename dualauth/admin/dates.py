@@ -40,7 +40,7 @@ def _next(start: datetime, kind: str, zone: tzinfo) -> datetime:
 class DateBucketQuerySet(AuthSessionQuerySet):
     """The admin's queryset: ``datetimes()`` skips from bucket to bucket instead of scanning the table."""
 
-    def datetimes(self, field_name: str, kind: str, order: str = "ASC", tzinfo: Any = None) -> Any:  # type: ignore[override]
+    def datetimes(self, field_name: str, kind: str, order: str = "ASC", tzinfo: Any = None) -> Any:
         if kind not in ("year", "month", "day") or order != "ASC" or not settings.USE_TZ:
             return super().datetimes(field_name, kind, order, tzinfo)  # type: ignore[arg-type]
         zone = tzinfo or timezone.get_current_timezone()

@@ -33,18 +33,12 @@ class SessionStoreChangeList(ChangeList):
         rows = list(self.result_list)
         found = load_many(row.session_key for row in rows)
         user_model = get_user_model()
-        wanted = {user_model._meta.pk.to_python(data.get(SESSION_KEY)) for data in found.values()} - {None}  # type: ignore[union-attr]
+        wanted = {user_model._meta.pk.to_python(data.get(SESSION_KEY)) for data in found.values()} - {None}
         users = user_model._default_manager.in_bulk(list(wanted)) if wanted else {}
         for row in rows:
             data = found.get(row.session_key)
             row.session_data = data
-            row.session_user = (
-                None
-                if data is None
-                else users.get(
-                    user_model._meta.pk.to_python(data.get(SESSION_KEY))  # type: ignore[union-attr]
-                )
-            )
+            row.session_user = None if data is None else users.get(user_model._meta.pk.to_python(data.get(SESSION_KEY)))
 
 
 class SessionStoreAdmin(DualAuthAdmin):

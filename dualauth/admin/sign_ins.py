@@ -20,6 +20,7 @@ from .. import services
 from ..client_info import device_label
 from ..exceptions import SignInRefused
 from ..models import AuthSession
+from ..tokens import parse_sid
 from .base import DualAuthAdmin, can_revoke, can_view, require_revoke, screen_context
 from .dates import DateBucketQuerySet
 
@@ -150,7 +151,7 @@ class AuthSessionAdmin(DualAuthAdmin):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         require_revoke(request)
-        row = get_object_or_404(AuthSession, pk=services.parse_sid(object_id))
+        row = get_object_or_404(AuthSession, pk=parse_sid(object_id))
         if self.revoke_rows(request, [row]):
             self.message_user(request, _("Sign-in revoked."), messages.SUCCESS)
         else:
@@ -202,7 +203,7 @@ class RevokeTokenForm(forms.Form):
     report: services.TokenReport
 
     def clean_token(self) -> str:
-        raw = self.cleaned_data["token"].strip()
+        raw: str = self.cleaned_data["token"].strip()
         if raw.lower().startswith("bearer "):
             raw = raw[7:].strip()
         try:

@@ -101,7 +101,7 @@ def decode(sid: uuid.UUID, raw: bytes | str) -> SignInState | None:
     """The state in an entry, or ``None`` for anything this module did not write."""
     try:
         data = json.loads(raw)
-        user_id = AuthSession._meta.get_field("user").target_field.to_python(data["u"])  # type: ignore[union-attr]
+        user_id = AuthSession._meta.get_field("user").target_field.to_python(data["u"])
         return SignInState(
             sid=sid,
             user_id=user_id,
