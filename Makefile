@@ -12,7 +12,7 @@ SERVE_PORT ?= 8000
 SERVE_WORKERS ?= 4
 SERVER ?= gunicorn
 
-.PHONY: install demo serve test docs test-sqlite test-postgres test-redis test-system chromium lint audit bench services clean
+.PHONY: install demo serve test suites docs screenshots test-sqlite test-postgres test-redis test-system chromium lint audit bench services clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python >= 3.11 found; set PYTHON=..."; exit 1; }
@@ -51,9 +51,20 @@ serve: $(STAMP) services
 			--workers $(SERVE_WORKERS) --worker-class gthread --threads 4; \
 	fi
 
+# `make test` runs one env of tox's matrix (tox.ini): the one for the Python found above and the newest Django it
+# runs. `tox` alone runs the whole matrix; `tox -e py313-django52 -- test-sqlite` one suite of one env.
+TOXENV ?= $(shell $(PYTHON) -c 'import sys; print("py%d%d-django%s" % (*sys.version_info[:2], "61" if sys.version_info >= (3, 12) else "52"))' 2>/dev/null)
+# The suites run $(RUN)/pytest: the dev venv's when called by hand, the tox env's when tox.ini calls them.
+RUN ?= $(BIN)
+SUITE_DEPS ?= $(STAMP)
+
+test: chromium services $(STAMP)
+	$(BIN)/tox -e $(TOXENV)
+
 # The same suite three times: SQLite; PostgreSQL; PostgreSQL with the redis store and Redis sessions;
-# then the system tests: real gunicorn and uvicorn instances of the example project sharing PostgreSQL and Redis.
-test: chromium test-sqlite test-postgres test-redis test-system
+# then the system tests: real gunicorn and uvicorn instances of the example project sharing PostgreSQL and Redis,
+# and the wheel installed into a fresh venv.
+suites: test-sqlite test-postgres test-redis test-system
 
 # The browser tests drive Debian's Chromium; install it where we may (root with apt), else they say why they skip.
 chromium:
@@ -64,14 +75,14 @@ chromium:
 			{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; \
 		else echo "chromium not found and cannot be installed here: the browser tests will skip"; fi; }
 
-test-sqlite: $(STAMP)
-	$(BIN)/pytest --cov=dualauth --cov-report=term --cov-fail-under=90
+test-sqlite: $(SUITE_DEPS)
+	$(RUN)/pytest --cov=dualauth --cov-report=term --cov-fail-under=90
 
-test-postgres: $(STAMP)
-	DUALAUTH_TEST_DB=postgres $(BIN)/pytest -q -p no:cacheprovider
+test-postgres: $(SUITE_DEPS)
+	DUALAUTH_TEST_DB=postgres $(RUN)/pytest -q -p no:cacheprovider
 
-test-redis: $(STAMP)
-	DUALAUTH_TEST_DB=postgres DUALAUTH_TEST_STORE=redis $(BIN)/pytest -q -p no:cacheprovider
+test-redis: $(SUITE_DEPS)
+	DUALAUTH_TEST_DB=postgres DUALAUTH_TEST_STORE=redis $(RUN)/pytest -q -p no:cacheprovider
 
 # dualauth against simplejwt and DRF sessions, in-process and over HTTP, on the machine's PostgreSQL and Redis.
 # Writes bench/results/<time>-<commit>.{md,json}; docs/benchmarks.md says how to read it. BENCH_ARGS passes options.
@@ -95,8 +106,8 @@ services:
 		pg_isready -h 127.0.0.1 -p 5432 -q && redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && exit 0; sleep 1; \
 	done; echo "Redis or PostgreSQL did not come up"; exit 1
 
-test-system: $(STAMP)
-	DUALAUTH_TEST_SYSTEM=1 DUALAUTH_TEST_DB=postgres $(BIN)/pytest -q -s -p no:cacheprovider tests/system  # -s: the load figures
+test-system: $(SUITE_DEPS)
+	DUALAUTH_TEST_SYSTEM=1 DUALAUTH_TEST_DB=postgres $(RUN)/pytest -q -s -p no:cacheprovider tests/system  # -s: the load figures
 
 lint: $(STAMP)
 	$(BIN)/ruff check dualauth tests example_project bench
@@ -115,7 +126,17 @@ audit: $(STAMP)
 
 # The documentation site; --strict turns every warning (a broken link, a page left out of nav) into a failure.
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+# The browser tests' screens, copied into the documentation site: the admin's story, and the demo pages in hybrid mode (the ones docs/ shows).
+screenshots: $(STAMP) chromium
+	rm -rf test-output/admin-browser test-output/demo-pages
+	$(BIN)/pytest -q -p no:cacheprovider tests/test_admin_browser.py $(wildcard tests/test_demo_pages_browser.py)
+	@ls test-output/admin-browser/*.png >/dev/null 2>&1 || { echo "no screenshots in test-output/: did the browser tests skip?"; exit 1; }
+	mkdir -p docs/images/admin docs/images/demo-pages
+	cp test-output/admin-browser/*.png docs/images/admin/
+	@if ls test-output/demo-pages/*-hybrid-0[23]-*.png >/dev/null 2>&1; then \
+		cp test-output/demo-pages/*-hybrid-0[23]-*.png docs/images/demo-pages/ && echo "copied the demo pages' screens"; fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .coverage build dist site *.egg-info demo.sqlite3 test-output .tox
