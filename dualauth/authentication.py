@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http.multipartparser import MultiPartParserError
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, CSRFCheck
 from rest_framework.request import Request
@@ -22,7 +23,11 @@ def enforce_csrf(request: Request | Any) -> None:
     django_request = getattr(request, "_request", request)
     check = CSRFCheck(lambda _request: None)  # type: ignore[arg-type]
     check.process_request(django_request)
-    reason = check.process_view(django_request, None, (), {})  # type: ignore[arg-type]
+    try:
+        reason = check.process_view(django_request, None, (), {})  # type: ignore[arg-type]
+    except MultiPartParserError:
+        # Django's check reads a form body for its token; one it cannot split would be Django's HTML 400.
+        raise exceptions.ParseError() from None
     if reason:
         raise exceptions.PermissionDenied(f"CSRF Failed: {reason}", code="csrf_failed")
 

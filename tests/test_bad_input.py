@@ -191,3 +191,21 @@ def test_sessions_endpoints_need_authentication(client: APIClient) -> None:
     _assert_json_error(client.get("/api/auth/sessions/"), 401)
     _assert_json_error(client.post("/api/auth/sessions/revoke-others/"), 401)
     _assert_json_error(client.delete("/api/auth/sessions/00000000-0000-0000-0000-000000000000/"), 401)
+
+
+@pytest.mark.parametrize("flavour", ["session", "cookie"])
+@pytest.mark.parametrize(
+    ("path", "status"), [("/api/auth/logout/", 400), ("/api/auth/sessions/revoke-others/", 400), (LOGIN, 415)]
+)
+def test_a_multipart_body_without_a_boundary_is_a_json_4xx(
+    alice: Any, use_mode: Any, flavour: str, path: str, status: int
+) -> None:
+    """The CSRF check reads the form body; a body Django cannot split must not become Django's HTML 400."""
+    use_mode("hybrid", LOGIN_THROTTLE_RATE=None)
+    signer = SignInClient(flavour)
+    signer.login("alice")
+    response = signer.client.generic(
+        "POST", path, b"--x\r\n", content_type="multipart/form-data", HTTP_X_CSRFTOKEN=signer.csrf
+    )
+    _assert_json_error(response, status)
+    assert AuthSession.objects.get(pk=signer.session_id).revoked_at is None
