@@ -1,3 +1,5 @@
+from importlib.util import find_spec
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -11,3 +13,5 @@ class DualAuthConfig(AppConfig):
         from . import checks, receivers  # noqa: F401  (registration only)
 
         receivers.connect_user_model()
+        if find_spec("drf_spectacular") is not None:
+            from . import openapi  # noqa: F401  (drf-spectacular registers extensions on import)

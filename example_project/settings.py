@@ -15,9 +15,12 @@ DUALAUTH_LOGIN_THROTTLE_RATE  e.g. 10/min (the default), or off
 
 import os
 from datetime import timedelta
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
+
+import dualauth
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -108,6 +111,20 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "EXCEPTION_HANDLER": "dualauth.errors.exception_handler",
 }
+
+# `pip install dualauth[openapi]`: the API's OpenAPI schema at /api/schema/, Swagger UI at /api/schema/docs/.
+# Swagger UI's scripts and styles come from drf-spectacular's default CDN (jsDelivr), fine for a demo;
+# a site that must not load them from a CDN installs drf-spectacular-sidecar and sets SWAGGER_UI_DIST.
+OPENAPI = find_spec("drf_spectacular") is not None
+if OPENAPI:
+    INSTALLED_APPS.append("drf_spectacular")
+    REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"
+    SPECTACULAR_SETTINGS = {
+        "TITLE": "dualauth demo API",
+        "DESCRIPTION": "dualauth's sign-in API under /api/auth/, and the demo's notes.",
+        "VERSION": dualauth.__version__,
+        "SERVE_INCLUDE_SCHEMA": False,
+    }
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=5),
