@@ -1,11 +1,15 @@
-"""The demo's two kinds of view: a DRF endpoint and a plain Django view, both reading request.user."""
+"""The demo's views: DRF endpoints, plain Django views reading request.user, and the two sign-in pages."""
 
+from django.conf import settings
 from django.contrib.auth import update_session_auth_hash
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from dualauth.conf import dualauth_settings
 
 from .models import Note
 
@@ -31,6 +35,31 @@ class NoteList(generics.ListCreateAPIView):
 def home(request: HttpRequest) -> HttpResponse:
     """A plain Django view: DualAuthMiddleware has made request.user right for any credential."""
     return render(request, "home.html", {"user": request.user})
+
+
+DEMO_PAGES = {
+    "session": {"title": "Sign in with a session", "modes": ("session", "hybrid")},
+    "jwt": {"title": "Sign in with tokens (cookies)", "modes": ("jwt", "hybrid")},
+}
+
+
+def demo(request: HttpRequest, kind: str) -> HttpResponse:
+    """A page that signs in with ``kind`` through the HTTP API; static/notes/demo.js does the work."""
+    page = DEMO_PAGES[kind]
+    mode = dualauth_settings.MODE
+    unavailable = None
+    if mode not in page["modes"]:
+        unavailable = f"The site runs in {mode} mode, which does not allow {kind} sign-ins."
+    elif kind == "jwt" and "cookie" not in dualauth_settings.JWT_TRANSPORTS:
+        unavailable = 'The cookie transport is not enabled (DUALAUTH["JWT_TRANSPORTS"]).'
+    context = {
+        "kind": kind,
+        "title": page["title"],
+        "unavailable": unavailable,
+        "api": reverse("dualauth:me").removesuffix("me/"),  # where dualauth.urls is mounted
+        "csrf_cookie": settings.CSRF_COOKIE_NAME,
+    }
+    return render(request, "demo.html", context)
 
 
 class PasswordChangeSerializer(serializers.Serializer):

@@ -9,6 +9,7 @@ this repository checks, migrates and serves a sign-in from the installed copy.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -17,7 +18,6 @@ import tarfile
 import textwrap
 import venv
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,6 +46,7 @@ import json, sys
 import django
 django.setup()
 from django.contrib.auth import get_user_model
+from django.contrib.staticfiles import finders
 from django.test import Client
 from django.test.utils import setup_test_environment
 from django.utils import translation
@@ -67,7 +68,8 @@ with translation.override("fr"):
                             content_type="application/json", HTTP_ACCEPT_LANGUAGE="fr")
 print(json.dumps({"login": login.status_code, "me": me.status_code, "kind": me.json()["kind"],
                   "admin": admin.status_code, "revoke_token": revoke.status_code,
-                  "refused": refused.status_code, "refused_detail": refused.json()["detail"]}))
+                  "refused": refused.status_code, "refused_detail": refused.json()["detail"],
+                  "static": "site-packages" in (finders.find("dualauth/client.js") or "")}))
 """
 
 WIRING = """
@@ -101,14 +103,14 @@ def shipped_files() -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def dist(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # A copy without the editable install's dualauth.egg-info: setuptools would take its file list
     # from there, and the build would pass with a MANIFEST.in or package_data that loses files.
     source = tmp_path_factory.mktemp("source") / "dualauth"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*LOCAL_ONLY))
     out = tmp_path_factory.mktemp("dist")
     run(sys.executable, "-m", "build", "--outdir", out, source, cwd=source)
-    yield out
+    return out
 
 
 def test_the_sdist_and_the_wheel_hold_every_file_of_the_package(dist: Path) -> None:
@@ -120,7 +122,11 @@ def test_the_sdist_and_the_wheel_hold_every_file_of_the_package(dist: Path) -> N
         in_sdist = {name.removeprefix(prefix) for name in archive.getnames()}
 
     expected = shipped_files()
-    assert {"dualauth/py.typed", "dualauth/locale/fr/LC_MESSAGES/django.mo"} <= expected
+    assert {
+        "dualauth/py.typed",
+        "dualauth/locale/fr/LC_MESSAGES/django.mo",
+        "dualauth/static/dualauth/client.js",
+    } <= expected
     assert any(name.startswith("dualauth/migrations/0001") for name in expected)
     assert any(name.startswith("dualauth/templates/admin/dualauth/") for name in expected)
     assert sorted(expected - in_wheel) == []
@@ -157,6 +163,14 @@ def test_the_wheel_installs_into_a_fresh_venv_and_runs_a_new_project(dist: Path,
     pending = run(python, "manage.py", "makemigrations", "--check", "--dry-run", "dualauth", cwd=project, env=env)
     assert "No changes detected" in pending
     report = run(python, "-c", textwrap.dedent(SMOKE), cwd=project, env={**env, "PYTHONPATH": str(project)})
-    assert '"login": 200' in report and '"me": 200' in report and '"kind": "session"' in report, report
-    assert '"admin": 200' in report and '"revoke_token": 200' in report, report
-    assert '"refused": 401' in report and "identifiants" in report, report
+    result = json.loads(report.splitlines()[-1])
+    assert "identifiants" in result.pop("refused_detail")
+    assert result == {
+        "login": 200,
+        "me": 200,
+        "kind": "session",
+        "admin": 200,
+        "revoke_token": 200,
+        "refused": 401,
+        "static": True,
+    }
