@@ -28,7 +28,7 @@ class ClusterConnectionFactory(ConnectionFactory):  # type: ignore[misc]
         ):
             if self.options.get(option) is not None:
                 options[argument] = self.options[option]
-        if "retry" in self.pool_cls_kwargs:  # the README's fail-fast tip: CONNECTION_POOL_KWARGS = {"retry": ...}
+        if "retry" in self.pool_cls_kwargs:  # docs/redis.md's fail-fast tip: CONNECTION_POOL_KWARGS = {"retry": ...}
             options["retry"] = self.pool_cls_kwargs["retry"]
         return RedisCluster.from_url(url, **{**options, **self.redis_client_cls_kwargs})
 

@@ -1,4 +1,4 @@
-"""The README's Redis settings for Sentinel (through a real failover) and for a cluster, on real servers."""
+"""The Redis settings of docs/redis.md for Sentinel (through a real failover) and for a cluster, on real servers."""
 
 from __future__ import annotations
 
@@ -45,9 +45,9 @@ def _on_sentinel(redis_store: Any, sentinel: SentinelServer) -> None:
     redis_store(
         f"redis://{sentinel.service}/0",
         # cached_db: with the plain cache engine, the request that meets the failover loads no session and
-        # Django deletes its cookie, a sign-out the README warns of.
+        # Django deletes its cookie, a sign-out docs/redis.md warns of.
         sessions="cached_db",
-        # The default client: every read goes to the primary, as sessions need (see the README).
+        # The default client: every read goes to the primary, as sessions need (see docs/redis.md).
         CONNECTION_FACTORY="django_redis.pool.SentinelConnectionFactory",
         SENTINELS=[("127.0.0.1", sentinel.port)],
         SOCKET_CONNECT_TIMEOUT=0.5,
