@@ -581,7 +581,32 @@ def revoke_user(user: Any, reason: str, *, keep: uuid.UUID | str | None = None, 
         rows = rows.exclude(pk=keep)
     if kind is not None:
         rows = rows.filter(kind=kind)
-    return sum(revoke(sid, reason) for sid in list(rows.values_list("pk", flat=True)))
+    ended = sum(revoke(sid, reason) for sid in list(rows.values_list("pk", flat=True)))
+    if kind in (None, Kind.JWT):
+        _blacklist_legacy_tokens(user_id=user.pk)
+    return ended
+
+
+def _blacklist_legacy_tokens(*, user_id: Any = None) -> None:
+    """Blacklist the refresh tokens simplejwt issued before dualauth (of one user, or everyone's).
+
+    They belong to no sign-in, so revoking sign-ins alone would leave them
+    exchangeable under ``ADOPT_LEGACY_TOKENS``: a password change or "revoke
+    all" must end them too. Only tokens simplejwt recorded as outstanding can
+    be reached; docs/migration/simplejwt.md says what that leaves.
+    """
+    if not _blacklist_installed():
+        return
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+    legacy = OutstandingToken.objects.filter(blacklistedtoken__isnull=True, expires_at__gt=timezone.now()).exclude(
+        token__startswith=OUTSTANDING_SID_MARK
+    )
+    if user_id is not None:
+        legacy = legacy.filter(user_id=user_id)
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token_id=pk) for pk in legacy.values_list("pk", flat=True)], ignore_conflicts=True
+    )
 
 
 def revoke_everyone(reason: str, *, kind: str | None = None) -> tuple[int, int]:
@@ -595,6 +620,8 @@ def revoke_everyone(reason: str, *, kind: str | None = None) -> tuple[int, int]:
         if revoke(sid, reason):
             count += 1
             ended.add(user_id)
+    if kind in (None, Kind.JWT):
+        _blacklist_legacy_tokens()
     return count, len(ended)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -72,6 +74,10 @@ def test_with_adoption_a_legacy_pair_keeps_working_and_becomes_a_sign_in_the_use
     assert (row.user, row.kind, row.status) == (alice, "jwt", "active")
     assert AccessToken(new.access)["sid"] == str(row.pk)  # type: ignore[arg-type]
 
+    replayed = header_client(str(legacy.access_token), str(legacy)).do_refresh()
+    assert replayed.json()["code"] == "token_not_valid"  # used up by the exchange...
+    assert new.get("/api/auth/me/").status_code == 200  # ...without harm to the sign-in it became
+
     listed = new.get("/api/auth/sessions/").json()
     assert [(entry["id"], entry["current"]) for entry in listed] == [(str(row.pk), True)]
     assert new.delete(f"/api/auth/sessions/{row.pk}/").status_code == 204
@@ -95,6 +101,37 @@ def test_without_adoption_legacy_tokens_are_a_json_401_never_a_500(alice: Any, u
         assert response["WWW-Authenticate"] == 'Bearer realm="api"'
     assert b"Not signed in" in old.get("/").content
     assert not AuthSession.objects.exists()
+
+
+def _change_password(user: Any) -> None:
+    user.set_password("a brand new password")
+    user.save()
+
+
+def _revoke_all_from_the_command_line(user: Any) -> None:
+    call_command("dualauth_revoke", "--user", user.get_username(), "--noinput", stdout=StringIO())
+
+
+def _revoke_everyone(user: Any) -> None:
+    call_command("dualauth_revoke", "--all", "--noinput", stdout=StringIO())
+
+
+@pytest.mark.parametrize("end_everything", [_change_password, _revoke_all_from_the_command_line, _revoke_everyone])
+def test_ending_all_of_a_users_sign_ins_ends_their_legacy_refresh_tokens_too(
+    alice: Any, use_mode: Any, end_everything: Any
+) -> None:
+    """A legacy refresh token belongs to no sign-in; a thief's copy must not outlive a password change."""
+    use_mode("jwt", ADOPT_LEGACY_TOKENS=True)
+    stolen, kept = legacy_pair(alice), legacy_pair(alice)
+    assert header_client(str(kept.access_token), str(kept)).do_refresh().status_code == 200
+
+    end_everything(alice)
+
+    response = header_client(str(stolen.access_token), str(stolen)).do_refresh()
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"
+    assert AuthSession.objects.get().revoked_at is not None  # the one adopted before the change ended too
+    assert not AuthSession.objects.filter(revoked_at__isnull=True).exists()
 
 
 def test_a_legacy_refresh_token_simplejwt_had_blacklisted_is_not_adopted(alice: Any, use_mode: Any) -> None:
