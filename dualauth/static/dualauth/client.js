@@ -1,13 +1,15 @@
 // dualauth's browser client: fetch() for dualauth's HTTP API from a page of the same site, with no build step.
 //
 //   <script src="{% static 'dualauth/client.js' %}"></script>
-//   const auth = dualauth.client({ api: "/api/auth/", refresh: true });
-//   const response = await auth.call("GET", "me/");   // a Response; 401 means the sign-in has ended
+//   <script type="module">
+//     const auth = dualauth.client({ api: "/api/auth/", refresh: true });
+//     const response = await auth.call("GET", "me/");   // a Response; 401 means the sign-in has ended
+//   </script>
 //
-// It sends Django's CSRF token on unsafe methods (from its cookie, fetched from csrf/ when there is none yet, or
-// none since a logout cleared it) and, for tokens kept in HttpOnly cookies (`refresh: true`), answers a 401 with
-// one refresh and a retry. Calls that meet a 401 together share one refresh: a second refresh with the same,
-// by then rotated, refresh token would be taken for re-use and end the sign-in.
+// It sends Django's CSRF token on unsafe methods to this page's own origin, never elsewhere (from its cookie, or
+// from csrf/ when the cookie is missing or HttpOnly) and, for tokens kept in HttpOnly cookies (`refresh: true`),
+// answers a 401 with one refresh and a retry. Calls that meet a 401 together share one refresh: a second refresh
+// with the same, by then rotated, refresh token would be taken for re-use and end the sign-in.
 "use strict";
 
 (function (global) {
@@ -20,29 +22,38 @@
   }
 
   function client({ api = "/api/auth/", csrfCookie = "csrftoken", csrfHeader = "X-CSRFToken", refresh = false } = {}) {
-    const url = (path) => (/^(\/|https?:)/.test(path) ? path : api + path);
+    // Paths are relative to `api` unless they start with "/" or name a scheme; any of them resolves against the page.
+    const url = (path) => new URL(/^(\/|[a-z][a-z0-9+.-]*:)/i.test(path) ? path : api + path, location.href);
     let refreshing = null;
+    let renewals = 0;
 
     async function csrfToken() {
-      if (readCookie(csrfCookie) === null) await fetch(url("csrf/"), { credentials: "same-origin" });
-      return readCookie(csrfCookie);
+      const fromCookie = readCookie(csrfCookie);
+      if (fromCookie !== null) return fromCookie;
+      const response = await fetch(url("csrf/"), { credentials: "same-origin", headers: { Accept: "application/json" } });
+      return readCookie(csrfCookie) ?? (response.ok ? (await response.json()).csrf_token : null);
     }
 
     // One request, as is: no refresh. For login and logout, whose answers the caller reads itself.
     async function send(method, path, body) {
+      const target = url(path);
       const init = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
-      if (!["GET", "HEAD", "OPTIONS"].includes(method)) init.headers[csrfHeader] = await csrfToken();
+      const unsafe = !["GET", "HEAD", "OPTIONS", "TRACE"].includes(method.toUpperCase());
+      if (unsafe && target.origin === location.origin) init.headers[csrfHeader] = await csrfToken();
       if (body !== undefined) {
         init.headers["Content-Type"] = "application/json";
         init.body = JSON.stringify(body);
       }
-      return fetch(url(path), init);
+      return fetch(target, init);
     }
 
     // Resolves to whether the token cookies were renewed.
     function renew() {
       refreshing ??= send("POST", "token/refresh/", {})
-        .then((response) => response.ok)
+        .then((response) => {
+          if (response.ok) renewals += 1;
+          return response.ok;
+        })
         .finally(() => {
           refreshing = null;
         });
@@ -50,10 +61,13 @@
     }
 
     // A request as the signed-in user; a 401 that survives the refresh means the sign-in has ended
-    // (logged out, revoked here or elsewhere, or expired).
+    // (logged out, revoked here or elsewhere, or expired). A request sent before a refresh that has
+    // since succeeded is only retried: refreshing again would spend a refresh token for nothing.
     async function call(method, path, body) {
+      const sentAfter = renewals;
       const response = await send(method, path, body);
-      if (response.status !== 401 || !refresh || !(await renew())) return response;
+      if (response.status !== 401 || !refresh) return response;
+      if (renewals === sentAfter && !(await renew())) return response;
       return send(method, path, body);
     }
 

@@ -1,0 +1,95 @@
+"""dualauth/static/dualauth/client.js in a real browser (Debian's Chromium): CSRF, refresh, origins.
+
+The demo pages show the client at work; these tests pin what a project relying
+on it needs: the CSRF token never leaves the page's origin, an HttpOnly CSRF
+cookie still works, and calls that meet an expired access token together
+share one refresh (two would look like refresh-token re-use).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from .browser import chromium_fixture, page_fixture  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SIGN_IN = """async ([kind]) => {
+  const auth = dualauth.client({ refresh: kind === "jwt" });
+  const body = { username: "alice", password: "alice", kind };
+  if (kind === "jwt") body.transport = "cookie";
+  return (await auth.send("POST", "login/", body)).status;
+}"""
+
+
+@dataclass
+class Demo:
+    """The session demo page, which loads client.js, and every request it has made."""
+
+    page: Any
+    requests: list[Any] = field(default_factory=list)
+
+    def evaluate(self, script: str, arg: Any = None) -> Any:
+        return self.page.evaluate(script, arg)
+
+
+@pytest.fixture
+def demo(page: Any, live_server: Any, alice: Any, use_mode: Any) -> Demo:
+    use_mode("hybrid", LOGIN_THROTTLE_RATE=None)
+    demo = Demo(page)
+    page.on("request", lambda request: demo.requests.append(request))
+    page.goto(f"{live_server.url}/demo/session/")
+    page.wait_for_function("() => window.dualauth !== undefined")
+    return demo
+
+
+def test_the_csrf_token_is_sent_to_this_origin_only(demo: Any) -> None:
+    captured: list[dict[str, str]] = []
+
+    def elsewhere(route: Any) -> None:
+        captured.append(route.request.headers)
+        allow_all = {"Access-Control-Allow-" + name: "*" for name in ("Origin", "Headers", "Methods")}
+        route.fulfill(status=200, body="{}", headers=allow_all)
+
+    demo.page.route("**/collect", elsewhere)
+    statuses = demo.evaluate(
+        """async () => {
+          const auth = dualauth.client();
+          const mine = await auth.send("POST", "logout/", {});
+          const theirs = await auth.send("POST", "https://elsewhere.test/collect", {});
+          const relative = await auth.send("POST", "//elsewhere.test/collect", {});
+          return [mine.status, theirs.status, relative.status];
+        }"""
+    )
+    assert statuses == [204, 200, 200]
+    ours = next(r for r in demo.requests if r.url.endswith("/api/auth/logout/"))
+    assert ours.headers.get("x-csrftoken")
+    assert len(captured) == 2
+    assert all("x-csrftoken" not in headers for headers in captured)
+
+
+def test_an_httponly_csrf_cookie_is_read_from_the_csrf_endpoint(demo: Any, settings: Any) -> None:
+    settings.CSRF_COOKIE_HTTPONLY = True
+    demo.page.context.clear_cookies()
+    assert demo.evaluate(SIGN_IN, ["session"]) == 200
+    assert demo.evaluate("async () => (await dualauth.client().call('GET', 'me/')).status") == 200
+
+
+def test_calls_that_meet_an_expired_access_token_together_share_one_refresh(demo: Any) -> None:
+    assert demo.evaluate(SIGN_IN, ["jwt"]) == 200
+    demo.page.context.clear_cookies(name="dualauth_access")  # as if it had expired
+    demo.requests.clear()
+    statuses = demo.evaluate(
+        """async () => {
+          const auth = dualauth.client({ refresh: true });
+          const answers = await Promise.all([auth.call("GET", "me/"), auth.call("GET", "sessions/"),
+                                             auth.call("GET", "me/")]);
+          return answers.map((answer) => answer.status);
+        }"""
+    )
+    assert statuses == [200, 200, 200]
+    refreshes = [r for r in demo.requests if r.url.endswith("/api/auth/token/refresh/")]
+    assert len(refreshes) == 1
