@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from importlib import import_module
 from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
@@ -209,6 +211,14 @@ def session_data(user: Any) -> dict[str, Any]:
     }
 
 
+def pre_dualauth_session(user: Any) -> str:
+    """A session of the project's engine (db, cache, cached_db: each profile of the suite) from before dualauth."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store.update(session_data(user))
+    store.create()
+    return str(store.session_key)
+
+
 def browser_with_session(session_key: str) -> SignInClient:
     browser = SignInClient("session")
     browser.client.cookies["sessionid"] = session_key
@@ -220,16 +230,14 @@ def test_a_session_from_before_dualauth_is_adopted_by_the_api_and_can_be_ended(
     alice: Any, use_mode: Any, mode: str
 ) -> None:
     use_mode(mode)
-    store = SessionStore()
-    store.update(session_data(alice))
-    store.create()
-    browser = browser_with_session(store.session_key)  # type: ignore[arg-type]
+    session_key = pre_dualauth_session(alice)
+    browser = browser_with_session(session_key)
 
     me = browser.get("/api/auth/me/")
     assert me.status_code == 200
     row = AuthSession.objects.get()
     assert me.json() == {**me.json(), "kind": "session", "session_id": str(row.pk)}
-    assert (row.user, row.session_key) == (alice, store.session_key)
+    assert (row.user, row.session_key) == (alice, session_key)
     assert browser.get("/api/auth/me/").json()["session_id"] == str(row.pk)  # adopted once, not on every request
     assert AuthSession.objects.count() == 1
 
@@ -243,10 +251,7 @@ def test_in_jwt_mode_a_session_from_before_is_adopted_for_plain_views_and_the_ad
 ) -> None:
     use_mode("jwt")
     admin_user = make_user("admin", is_staff=True, is_superuser=True)
-    store = SessionStore()
-    store.update(session_data(admin_user))
-    store.create()
-    browser = browser_with_session(store.session_key)  # type: ignore[arg-type]
+    browser = browser_with_session(pre_dualauth_session(admin_user))
     assert browser.get("/admin/").status_code == 200
     assert AuthSession.objects.get().kind == "session"
     assert browser.get("/api/auth/me/").status_code == 401  # API calls in jwt mode take tokens only
@@ -273,8 +278,11 @@ CREATE TABLE user_sessions_session (
 """
 
 
-def test_django_user_sessions_rows_copied_by_the_guides_sql_are_adopted(alice: Any, bob: Any, use_mode: Any) -> None:
+def test_django_user_sessions_rows_copied_by_the_guides_sql_are_adopted(
+    alice: Any, bob: Any, use_mode: Any, settings: Any
+) -> None:
     use_mode("session")
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"  # the guide's engine, in every profile
     now = timezone.now()
     encoded = SessionStore().encode
     rows = [  # as django-user-sessions stored them: Django's own session encoding, plus its columns

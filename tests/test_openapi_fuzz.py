@@ -8,11 +8,15 @@ examples, so CI runs the same cases every time in a few seconds.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from django.contrib.auth import get_user_model
+from django.core import signals
 from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
 from django.test import Client, RequestFactory
 from django.utils.crypto import get_random_string
 
@@ -40,6 +44,22 @@ except ImportError:  # pragma: no cover - the `test` extra installs it
     schemathesis = None
 
 MAX_EXAMPLES = 10
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_tests_connection() -> Iterator[None]:
+    """Like Django's test Client: no closing of "old" connections around each request.
+
+    Schemathesis calls the real ``WSGIHandler``, which closes stale database
+    connections when a request starts and ends, as in production. Inside a
+    test's transaction that is the test's own connection (PostgreSQL; SQLite's
+    in-memory database is never closed).
+    """
+    for signal in (signals.request_started, signals.request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (signals.request_started, signals.request_finished):
+        signal.connect(close_old_connections)
 
 
 def _load(*, security_parameters: bool) -> Any:
