@@ -1,6 +1,4 @@
-from importlib.util import find_spec
-
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.utils.translation import gettext_lazy as _
 
 
@@ -13,5 +11,5 @@ class DualAuthConfig(AppConfig):
         from . import checks, receivers  # noqa: F401  (registration only)
 
         receivers.connect_user_model()
-        if find_spec("drf_spectacular") is not None:
+        if apps.is_installed("drf_spectacular"):
             from . import openapi  # noqa: F401  (drf-spectacular registers extensions on import)

@@ -52,6 +52,7 @@ from .authentication import DualAuthentication, JWTAuthentication, SessionAuthen
 from .conf import TRANSPORTS, dualauth_settings
 from .credentials import COOKIE, HEADER
 from .models import Kind
+from .serializers import AuthSessionSerializer, RefreshSerializer
 
 BEARER = "dualauthBearer"
 ACCESS_COOKIE = "dualauthAccessCookie"
@@ -141,6 +142,8 @@ def _alternatives(credentials: list[str], auto_schema: AutoSchema) -> list[Requi
 class _Scheme(OpenApiAuthenticationExtension):
     """Shared by the extensions of dualauth's authentication classes; each says which credentials its class reads."""
 
+    # drf-spectacular's own __init_subclass__ (its registry) is untyped: one typed override, so that mypy --strict
+    # does not flag every extension class below as a call to an untyped function.
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)  # type: ignore[no-untyped-call]
 
@@ -257,6 +260,8 @@ class DualauthCsrfSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class _Serializer(OpenApiSerializerExtension):
+    # drf-spectacular's own __init_subclass__ (its registry) is untyped: one typed override, so that mypy --strict
+    # does not flag every extension class below as a call to an untyped function.
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)  # type: ignore[no-untyped-call]
 
@@ -281,7 +286,7 @@ class UserSerializerScheme(_Serializer):
 
 
 def _pk_schema(field: Any) -> dict[str, Any]:
-    if isinstance(field, models.AutoField | models.BigAutoField | models.SmallAutoField | models.IntegerField):
+    if isinstance(field, models.IntegerField):  # the AutoFields are IntegerFields
         return {"type": "integer", "readOnly": True}
     if isinstance(field, models.UUIDField):
         return {"type": "string", "format": "uuid", "readOnly": True}
@@ -405,6 +410,10 @@ def _error(description: str) -> OpenApiResponse:
 BAD_INPUT = _error("Bad input: `errors` names the fields.")
 NOT_AUTHENTICATED = _error("No valid credential, or one that is expired or revoked.")
 CSRF_FAILED = _error("A cookie-carried credential without the CSRF token (`code`: `csrf_failed`).")
+UNPARSABLE_FORM = _error(
+    "A cookie-carried request whose form body cannot be parsed, so its CSRF token cannot be read "
+    "(`code`: `parse_error`)."
+)
 
 RETRY_AFTER = OpenApiParameter(
     "Retry-After",
@@ -430,6 +439,8 @@ def _subclass(view: type[APIView], **attributes: Any) -> type[APIView]:
 
 
 class _View(OpenApiViewExtension):
+    # drf-spectacular's own __init_subclass__ (its registry) is untyped: one typed override, so that mypy --strict
+    # does not flag every extension class below as a call to an untyped function.
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)  # type: ignore[no-untyped-call]
 
@@ -477,6 +488,7 @@ class LogoutViewScheme(_View):
     def view_replacement(self) -> type[APIView]:
         responses: dict[int, Any] = {204: OpenApiResponse(description="Signed out; dualauth's cookies cleared.")}
         if _enabled(CSRF):
+            responses[400] = UNPARSABLE_FORM
             responses[403] = CSRF_FAILED
         view = _subclass(self.view, authentication_classes=[DualAuthentication, _RefreshCookieCredential])
         return extend_schema_view(
@@ -485,16 +497,10 @@ class LogoutViewScheme(_View):
                 "Sign out",
                 description="Revoke the sign-in of whatever credential comes with the request; needs none. "
                 "A refresh token may also be given in the body.",
-                request=_refresh_request(),
+                request=RefreshSerializer,
                 responses=responses,
             )
         )(view)
-
-
-def _refresh_request() -> Any:
-    from .serializers import RefreshSerializer
-
-    return RefreshSerializer
 
 
 class TokenRefreshViewScheme(_View):
@@ -529,7 +535,7 @@ class TokenRefreshViewScheme(_View):
                 "Refresh tokens",
                 description="Rotate a refresh token given in the body (header transport) or in the refresh "
                 "cookie (cookie transport).",
-                request=_refresh_request(),
+                request=RefreshSerializer,
                 responses=responses,
                 parameters=[WWW_AUTHENTICATE],
             )
@@ -555,8 +561,6 @@ class SessionListViewScheme(_View):
     target_class = "dualauth.views.SessionListView"
 
     def view_replacement(self) -> type[APIView]:
-        from .serializers import AuthSessionSerializer
-
         return extend_schema_view(
             get=_operation(
                 "sessions_list",
@@ -601,6 +605,7 @@ class RevokeOthersViewScheme(_View):
     def view_replacement(self) -> type[APIView]:
         responses: dict[int, Any] = {200: DualauthRevokedSerializer, 401: NOT_AUTHENTICATED}
         if _enabled(CSRF):
+            responses[400] = UNPARSABLE_FORM
             responses[403] = CSRF_FAILED
         return extend_schema_view(
             post=_operation(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -14,6 +15,21 @@ def test_settings_reference_lists_every_key_and_nothing_else() -> None:
     text = (ROOT / "docs" / "settings.md").read_text()
     documented = re.findall(r"^\| `([A-Z_]+)` \|", text, flags=re.MULTILINE)
     assert sorted(documented) == sorted(DEFAULTS)
+
+
+def test_settings_reference_gives_each_keys_true_default() -> None:
+    text = (ROOT / "docs" / "settings.md").read_text()
+    rows = re.findall(r"^\| `([A-Z_]+)` \| `([^`]*)`", text, flags=re.MULTILINE)
+    assert len(rows) == len(DEFAULTS)
+    assert {key: ast.literal_eval(default) for key, default in rows} == DEFAULTS
+
+
+def test_settings_reference_lists_every_system_check() -> None:
+    text = (ROOT / "docs" / "settings.md").read_text()
+    source = (ROOT / "dualauth" / "checks.py").read_text()
+    in_code = set(re.findall(r"\b[EW]\d{3}\b", source))
+    assert len(in_code) > 10
+    assert sorted(in_code - set(re.findall(r"\b[EW]\d{3}\b", text))) == []
 
 
 def test_readme_starts_with_the_two_commands() -> None:
@@ -38,10 +54,9 @@ def _nav_pages(entries: object) -> list[str]:
 
 
 def test_every_page_is_in_the_nav_and_every_nav_entry_exists() -> None:
-    import yaml
+    from mkdocs.config import load_config
 
-    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
-    listed = _nav_pages(config["nav"])
+    listed = _nav_pages(load_config(str(ROOT / "mkdocs.yml"))["nav"])
     assert len(listed) == len(set(listed)), "a page is listed twice"
     on_disk = sorted(str(path.relative_to(DOCS)) for path in DOCS.rglob("*.md"))
     assert sorted(listed) == on_disk

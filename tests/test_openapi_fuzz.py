@@ -3,11 +3,12 @@
 Each request carries a fresh sign-in of a real user, so logout, revoking a sign-in or revoking the
 others never leave the fuzzer signed out. At dualauth's endpoints, data that fits the schema must get
 one of the documented responses, in the documented shape; anywhere, any data must never get a 5xx. Derandomised with few
-examples, so CI runs the same cases every time in a few seconds.
+examples, so CI runs the same cases every time in a few seconds; HYPOTHESIS_PROFILE=long runs 500 random ones.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -43,7 +44,9 @@ try:
 except ImportError:  # pragma: no cover - the `test` extra installs it
     schemathesis = None
 
-MAX_EXAMPLES = 10
+# CI replays the same few cases per operation; HYPOTHESIS_PROFILE=long (tests/conftest.py) fuzzes at random, at length.
+LONG = os.environ.get("HYPOTHESIS_PROFILE", "ci") == "long"
+MAX_EXAMPLES = 500 if LONG else 10
 
 
 @pytest.fixture(autouse=True)
@@ -69,7 +72,7 @@ def _load(*, security_parameters: bool) -> Any:
     )
     schema.config.generation.update(
         max_examples=MAX_EXAMPLES,
-        deterministic=True,
+        deterministic=not LONG,
         database="none",
         with_security_parameters=security_parameters,
     )
