@@ -41,7 +41,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--listed", type=int, default=10_000, help="sign-ins of the listed user (default 10000)")
     parser.add_argument("--pairs", type=int, default=16, help="head-to-head pairs per target (default 16)")
     parser.add_argument("--only", default="", help="comma-separated scenario keys (with their baselines)")
-    parser.add_argument("--skip", default="", help="comma-separated parts to skip: inprocess, http, scale")
+    parser.add_argument("--stored", type=int, default=2_000, help="sign-ins per kind for the storage figures")
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: inprocess, http, scale, storage")
     return parser.parse_args(argv)
 
 
@@ -53,7 +54,7 @@ def main(argv: list[str]) -> int:
     import django_redis
     from django.db import connection
 
-    from bench import http, inprocess, report, scale, site
+    from bench import http, inprocess, report, scale, site, storage
     from bench.scenarios import BASELINES, SCENARIOS
 
     skip = set(filter(None, args.skip.split(",")))
@@ -285,12 +286,30 @@ def main(argv: list[str]) -> int:
             "admin": {label: vars(result) for label, result in admin.items()},
         }
 
-    sections.append(
-        (
-            "Targets (issue 6)",
-            report.table(["target", "measured", "holds"], [[n, v, "yes" if ok else "**no**"] for n, v, ok in verdicts]),
+    if "storage" not in skip:
+        stored = storage.per_sign_in(user, count=args.stored, progress=progress)
+        places = list(stored["jwt"])
+        sections.append(
+            (
+                f"Storage: bytes per sign-in, from {args.stored:,} real sign-ins of each kind "
+                "(PostgreSQL: growth of table + indexes; Redis: median MEMORY USAGE of an entry)",
+                report.table(
+                    ["kept in", "jwt sign-in", "session sign-in (db sessions)"],
+                    [[place, f"{stored['jwt'][place]:.0f}", f"{stored['session'][place]:.0f}"] for place in places],
+                ),
+            )
         )
-    )
+        data["storage"] = stored
+
+    if verdicts:
+        sections.append(
+            (
+                "Targets (issue 6)",
+                report.table(
+                    ["target", "measured", "holds"], [[n, v, "yes" if ok else "**no**"] for n, v, ok in verdicts]
+                ),
+            )
+        )
     data["targets"] = [{"target": n, "measured": v, "holds": ok} for n, v, ok in verdicts]
     md_path, json_path = report.write(sections, data)
     print(md_path.read_text())

@@ -23,7 +23,19 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 def test_a_short_bench_run_writes_its_tables(tmp_path: Path, redis_url: str) -> None:
     env = {**os.environ, "BENCH_RESULTS": str(tmp_path), "DJANGO_SETTINGS_MODULE": "bench.settings"}
-    command = [sys.executable, "-m", "bench", "--skip", "http,scale", "--rounds", "1", "--requests", "3"]
+    command = [
+        sys.executable,
+        "-m",
+        "bench",
+        "--skip",
+        "http,scale",
+        "--rounds",
+        "1",
+        "--requests",
+        "3",
+        "--stored",
+        "20",
+    ]
     command += ["--only", "jwt-header-redis,session-redis-redis,hybrid-header-database"]
     run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -36,3 +48,10 @@ def test_a_short_bench_run_writes_its_tables(tmp_path: Path, redis_url: str) -> 
     assert set(results["inprocess"]) >= {"floor", "simplejwt", "drf-session-redis", "jwt-header-redis"}
     assert results["inprocess"]["jwt-header-redis"]["queries"] == 1
     assert results["inprocess"]["jwt-header-redis"]["writes"] == 0
+    assert "## Storage: bytes per sign-in" in text
+    # 20 sign-ins are too few to grow a table by whole pages: only Redis's per-entry figure is exact here.
+    jwt, session = results["storage"]["jwt"], results["storage"]["session"]
+    assert set(jwt) == set(session)
+    assert jwt["Django sessions (django_session)"] == 0
+    assert session["outstanding refresh tokens (simplejwt)"] == 0
+    assert session["Redis state-store entry (MEMORY USAGE)"] > jwt["Redis state-store entry (MEMORY USAGE)"] > 0
