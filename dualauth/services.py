@@ -581,32 +581,43 @@ def revoke_user(user: Any, reason: str, *, keep: uuid.UUID | str | None = None, 
         rows = rows.exclude(pk=keep)
     if kind is not None:
         rows = rows.filter(kind=kind)
-    ended = sum(revoke(sid, reason) for sid in list(rows.values_list("pk", flat=True)))
     if kind in (None, Kind.JWT):
-        _blacklist_legacy_tokens(user_id=user.pk)
-    return ended
+        end_legacy_tokens(user)  # first: a token exchanged meanwhile becomes a row the next line ends
+    return sum(revoke(sid, reason) for sid in list(rows.values_list("pk", flat=True)))
 
 
-def _blacklist_legacy_tokens(*, user_id: Any = None) -> None:
-    """Blacklist the refresh tokens simplejwt issued before dualauth (of one user, or everyone's).
+def end_legacy_tokens(user: Any = None) -> int:
+    """Blacklist the refresh tokens simplejwt issued before dualauth, of ``user`` or of everyone.
 
-    They belong to no sign-in, so revoking sign-ins alone would leave them
-    exchangeable under ``ADOPT_LEGACY_TOKENS``: a password change or "revoke
-    all" must end them too. Only tokens simplejwt recorded as outstanding can
-    be reached; docs/migration/simplejwt.md says what that leaves.
+    They belong to no sign-in, so ending sign-ins alone would leave them
+    exchangeable under ``ADOPT_LEGACY_TOKENS``: whatever ends all of a user's
+    sign-ins (a password change, "revoke all") must end them too. Only tokens
+    simplejwt recorded as outstanding can be reached; docs/migration/simplejwt.md
+    says what that leaves. Returns how many were blacklisted.
     """
     if not _blacklist_installed():
-        return
+        return 0
     from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-    legacy = OutstandingToken.objects.filter(blacklistedtoken__isnull=True, expires_at__gt=timezone.now()).exclude(
-        token__startswith=OUTSTANDING_SID_MARK
+    legacy = (
+        OutstandingToken.objects.filter(blacklistedtoken__isnull=True, expires_at__gt=timezone.now())
+        .exclude(token__startswith=OUTSTANDING_SID_MARK)
+        # dualauth 0.1.0 wrote its own rows with an empty token: a live sign-in's current token is not legacy
+        .exclude(jti__in=AuthSession.objects.filter(revoked_at__isnull=True).values("refresh_jti"))
     )
-    if user_id is not None:
-        legacy = legacy.filter(user_id=user_id)
-    BlacklistedToken.objects.bulk_create(
-        [BlacklistedToken(token_id=pk) for pk in legacy.values_list("pk", flat=True)], ignore_conflicts=True
-    )
+    if user is not None:
+        legacy = legacy.filter(user_id=user.pk)
+    ended = 0
+    batch: list[Any] = []
+    for pk in legacy.values_list("pk", flat=True).iterator(chunk_size=LEGACY_BATCH):
+        batch.append(BlacklistedToken(token_id=pk))
+        if len(batch) == LEGACY_BATCH:
+            ended += len(BlacklistedToken.objects.bulk_create(batch, ignore_conflicts=True))
+            batch = []
+    return ended + len(BlacklistedToken.objects.bulk_create(batch, ignore_conflicts=True))
+
+
+LEGACY_BATCH = 2000
 
 
 def revoke_everyone(reason: str, *, kind: str | None = None) -> tuple[int, int]:
@@ -616,12 +627,12 @@ def revoke_everyone(reason: str, *, kind: str | None = None) -> tuple[int, int]:
         rows = rows.filter(kind=kind)
     ended: set[Any] = set()
     count = 0
+    if kind in (None, Kind.JWT):
+        end_legacy_tokens()
     for sid, user_id in list(rows.values_list("pk", "user_id")):
         if revoke(sid, reason):
             count += 1
             ended.add(user_id)
-    if kind in (None, Kind.JWT):
-        _blacklist_legacy_tokens()
     return count, len(ended)
 
 

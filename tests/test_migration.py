@@ -18,11 +18,12 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken as SimpleJWTRefreshToken
@@ -118,22 +119,72 @@ def _revoke_everyone(user: Any) -> None:
     call_command("dualauth_revoke", "--all", "--noinput", stdout=StringIO())
 
 
-@pytest.mark.parametrize("end_everything", [_change_password, _revoke_all_from_the_command_line, _revoke_everyone])
+def _deactivate(user: Any) -> None:
+    user.is_active = False
+    user.save()
+    user.is_active = True  # back, so that only the blacklist can refuse the stolen token
+    user.save()
+
+
+def _admin_client() -> Client:
+    admin = Client()
+    admin.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "root"))
+    return admin
+
+
+def _admin_user_page_button(user: Any) -> None:
+    url = f"/admin/auth/user/{user.pk}/revoke-sign-ins/"
+    admin = _admin_client()
+    listed = [str(pk) for pk, _line in admin.post(url).context["listed"]]
+    assert admin.post(url, {"post": "yes", "dualauth_listed": listed}).status_code == 302
+
+
+def _admin_revoke_users_action(user: Any) -> None:
+    url = "/admin/dualauth/authsession/"
+    data = {"action": "revoke_users", "_selected_action": [str(AuthSession.objects.get(user=user).pk)]}
+    admin = _admin_client()
+    listed = [str(pk) for pk, _line in admin.post(url, data).context["listed"]]
+    admin.post(url, {**data, "post": "yes", "dualauth_listed": listed})
+
+
+ENDINGS = [
+    _change_password,
+    _deactivate,
+    _revoke_all_from_the_command_line,
+    _revoke_everyone,
+    _admin_user_page_button,
+    _admin_revoke_users_action,
+]
+
+
+@pytest.mark.parametrize("end_everything", ENDINGS)
 def test_ending_all_of_a_users_sign_ins_ends_their_legacy_refresh_tokens_too(
-    alice: Any, use_mode: Any, end_everything: Any
+    alice: Any, bob: Any, use_mode: Any, end_everything: Any
 ) -> None:
     """A legacy refresh token belongs to no sign-in; a thief's copy must not outlive a password change."""
     use_mode("jwt", ADOPT_LEGACY_TOKENS=True)
-    stolen, kept = legacy_pair(alice), legacy_pair(alice)
-    assert header_client(str(kept.access_token), str(kept)).do_refresh().status_code == 200
+    stolen, adopted, bobs = legacy_pair(alice), legacy_pair(alice), legacy_pair(bob)
+    assert header_client(str(adopted.access_token), str(adopted)).do_refresh().status_code == 200
 
     end_everything(alice)
 
     response = header_client(str(stolen.access_token), str(stolen)).do_refresh()
     assert response.status_code == 401
     assert response.json()["code"] == "token_not_valid"
-    assert AuthSession.objects.get().revoked_at is not None  # the one adopted before the change ended too
-    assert not AuthSession.objects.filter(revoked_at__isnull=True).exists()
+    assert AuthSession.objects.get(user=alice).revoked_at is not None  # the one adopted before the change ended too
+    if end_everything is not _revoke_everyone:
+        assert header_client(str(bobs.access_token), str(bobs)).do_refresh().status_code == 200  # not bob's
+
+
+def test_revoking_the_others_keeps_the_current_sign_in_and_ends_legacy_tokens(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt", ADOPT_LEGACY_TOKENS=True)
+    stolen = legacy_pair(alice)
+    current = SignInClient("header")
+    current.login("alice")
+    assert current.post("/api/auth/sessions/revoke-others/").json() == {"revoked": 0}
+    assert header_client(str(stolen.access_token), str(stolen)).do_refresh().status_code == 401
+    assert current.get("/api/auth/me/").status_code == 200
+    assert current.do_refresh().status_code == 200  # its own refresh token was not taken for a legacy one
 
 
 def test_a_legacy_refresh_token_simplejwt_had_blacklisted_is_not_adopted(alice: Any, use_mode: Any) -> None:

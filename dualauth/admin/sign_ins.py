@@ -126,9 +126,15 @@ class AuthSessionAdmin(DualAuthAdmin):
             question=_("Every live sign-in of these users will end, of both kinds:"),
             rows=list(AuthSession.objects.filter(user_id__in=user_ids, revoked_at__isnull=True).select_related("user")),
             describe=describe,
-            act=lambda rows: self.revoke_rows(request, rows),
+            act=lambda rows: self.revoke_users_rows(request, rows, user_ids),
             done=_("Revoked {count} sign-in(s)."),
         )
+
+    def revoke_users_rows(self, request: HttpRequest, rows: list[Any], user_ids: set[Any]) -> int:
+        """The confirmed sign-ins, and the users' refresh tokens from before dualauth, which belong to none."""
+        for user in get_user_model()._default_manager.filter(pk__in=user_ids):
+            services.end_legacy_tokens(user)
+        return self.revoke_rows(request, rows)
 
     # The detail page's Revoke button, and "Revoke a token" --------------------
 

@@ -74,6 +74,7 @@ class SignInsUserAdminMixin:
                 listed=[(row.pk, describe(row)) for row in live],
                 selected=[],
             )
+        services.end_legacy_tokens(user)  # refresh tokens from before dualauth belong to no sign-in
         count = sum(services.revoke(row.pk, Reason.ADMIN) for row in confirmed(request, live))
         if count:
             self.log_change(request, user, f"Revoked {count} sign-in(s) (admin)")  # type: ignore[attr-defined]
