@@ -161,7 +161,9 @@ class TokenRefreshView(PublicAPIView):
                 status=status.HTTP_401_UNAUTHORIZED,
                 headers={"WWW-Authenticate": 'Bearer realm="api"'},
             )
-            if transport == credentials.COOKIE:
+            # A conflict means another tab of this browser has just rotated the token: the sign-in lives, and
+            # this answer may land after that tab's new cookies, which clearing them here would delete.
+            if transport == credentials.COOKIE and refused.code != "refresh_conflict":
                 clear_token_cookies(response)
             return response
         response = Response(_token_body(signin, transport))

@@ -93,3 +93,51 @@ def test_calls_that_meet_an_expired_access_token_together_share_one_refresh(demo
     assert statuses == [200, 200, 200]
     refreshes = [r for r in demo.requests if r.url.endswith("/api/auth/token/refresh/")]
     assert len(refreshes) == 1
+
+
+def test_a_call_answered_after_a_refresh_succeeded_retries_without_refreshing_again(demo: Any) -> None:
+    """The 401 of a call sent before the refresh arrives after it: retry with the new cookie, spend no token."""
+    assert demo.evaluate(SIGN_IN, ["jwt"]) == 200
+    demo.page.context.clear_cookies(name="dualauth_access")
+    demo.requests.clear()
+    statuses = demo.evaluate(
+        """async () => {
+          const fetchAsIs = window.fetch;
+          let release;
+          const refreshed = new Promise((resolve) => { release = resolve; });
+          window.fetch = async (input, init) => {
+            const response = await fetchAsIs(input, init);
+            const url = String(input);
+            if (url.endsWith("/sessions/") && response.status === 401) await refreshed;  // held past the refresh
+            if (url.endsWith("/token/refresh/")) setTimeout(release, 0);  // after the client has seen it
+            return response;
+          };
+          try {
+            const auth = dualauth.client({ refresh: true });
+            const answers = await Promise.all([auth.call("GET", "sessions/"), auth.call("GET", "me/")]);
+            return answers.map((answer) => answer.status);
+          } finally {
+            window.fetch = fetchAsIs;
+          }
+        }"""
+    )
+    assert statuses == [200, 200]
+    assert len([r for r in demo.requests if r.url.endswith("/api/auth/token/refresh/")]) == 1
+
+
+def test_two_tabs_refreshing_at_once_both_stay_signed_in(demo: Any, use_mode: Any) -> None:
+    """Two clients (tabs) share the cookies but not the single refresh: the loser's conflict is not an end."""
+    use_mode("hybrid", LOGIN_THROTTLE_RATE=None, REFRESH_REUSE_GRACE=30)
+    assert demo.evaluate(SIGN_IN, ["jwt"]) == 200
+    demo.page.context.clear_cookies(name="dualauth_access")
+    answered: list[int] = []
+    demo.page.on("response", lambda r: answered.append(r.status) if r.url.endswith("/token/refresh/") else None)
+    statuses = demo.evaluate(
+        """async () => {
+          const tabs = [dualauth.client({ refresh: true }), dualauth.client({ refresh: true })];
+          const answers = await Promise.all(tabs.map((tab) => tab.call("GET", "me/")));
+          return answers.map((answer) => answer.status);
+        }"""
+    )
+    assert sorted(answered) == [200, 401]  # the race happened: one rotation, one refresh_conflict
+    assert statuses == [200, 200]

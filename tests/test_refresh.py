@@ -214,6 +214,20 @@ def test_within_the_reuse_grace_the_race_loser_gets_a_401_and_the_sign_in_lives(
     assert jwt_signed_in.do_refresh().status_code == 200
 
 
+def test_a_cookie_refresh_conflict_leaves_the_cookies_alone(alice: Any, use_mode: Any) -> None:
+    """Tabs share cookies: the loser's answer can land after the winner's, and must not delete its new tokens."""
+    use_mode("jwt", REFRESH_REUSE_GRACE=30)
+    winner = SignInClient("cookie")
+    winner.login("alice")
+    loser = winner.copy()
+    assert winner.do_refresh().status_code == 200
+    late = loser.do_refresh()
+    assert late.json()["code"] == "refresh_conflict"
+    assert "dualauth_access" not in late.cookies
+    assert "dualauth_refresh" not in late.cookies
+    assert AuthSession.objects.get(pk=winner.session_id).status == "active"
+
+
 def test_after_the_reuse_grace_the_old_token_is_reuse(
     jwt_signed_in: SignInClient, settings: Any, monkeypatch: Any
 ) -> None:

@@ -34,12 +34,20 @@
       return readCookie(csrfCookie) ?? (response.ok ? (await response.json()).csrf_token : null);
     }
 
+    const code = (response) =>
+      response
+        .clone()
+        .json()
+        .then((body) => body.code)
+        .catch(() => null);
+
     // One request, as is: no refresh. For login and logout, whose answers the caller reads itself.
     async function send(method, path, body) {
       const target = url(path);
       const init = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
       const unsafe = !["GET", "HEAD", "OPTIONS", "TRACE"].includes(method.toUpperCase());
-      if (unsafe && target.origin === location.origin) init.headers[csrfHeader] = await csrfToken();
+      const token = unsafe && target.origin === location.origin ? await csrfToken() : null;
+      if (token) init.headers[csrfHeader] = token;
       if (body !== undefined) {
         init.headers["Content-Type"] = "application/json";
         init.body = JSON.stringify(body);
@@ -47,12 +55,15 @@
       return fetch(target, init);
     }
 
-    // Resolves to whether the token cookies were renewed.
+    // Resolves to whether the token cookies were renewed: by this refresh, or by another tab's that rotated the
+    // same refresh token a moment before (a 401 `refresh_conflict` under REFRESH_REUSE_GRACE); the browser holds
+    // that tab's new cookies for this page too.
     function renew() {
       refreshing ??= send("POST", "token/refresh/", {})
-        .then((response) => {
-          if (response.ok) renewals += 1;
-          return response.ok;
+        .then(async (response) => {
+          const renewed = response.ok || (response.status === 401 && (await code(response)) === "refresh_conflict");
+          if (renewed) renewals += 1;
+          return renewed;
         })
         .finally(() => {
           refreshing = null;
@@ -62,13 +73,19 @@
 
     // A request as the signed-in user; a 401 that survives the refresh means the sign-in has ended
     // (logged out, revoked here or elsewhere, or expired). A request sent before a refresh that has
-    // since succeeded is only retried: refreshing again would spend a refresh token for nothing.
+    // since succeeded is only retried: refreshing again would spend a refresh token for nothing. After
+    // another tab's rotation its cookies can land a moment after our answer: a few short waits cover that.
     async function call(method, path, body) {
       const sentAfter = renewals;
-      const response = await send(method, path, body);
+      let response = await send(method, path, body);
       if (response.status !== 401 || !refresh) return response;
       if (renewals === sentAfter && !(await renew())) return response;
-      return send(method, path, body);
+      for (const wait of [0, 100, 250, 500]) {
+        if (wait) await new Promise((resolve) => setTimeout(resolve, wait));
+        response = await send(method, path, body);
+        if (response.status !== 401) break;
+      }
+      return response;
     }
 
     return { call, send, renew, csrfToken };
