@@ -17,6 +17,11 @@ from .browser import chromium_fixture, page_fixture  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+# The live server answers concurrent requests from concurrent threads. On the suite's in-memory SQLite they would
+# all share the test's one connection, which sqlite3 does not allow (Python 3.13: "bad parameter or other API
+# misuse"); a real database server gives each thread its own. These run in both PostgreSQL profiles.
+CONCURRENT = pytest.mark.postgres
+
 SIGN_IN = """async ([kind]) => {
   const auth = dualauth.client({ refresh: kind === "jwt" });
   const body = { username: "alice", password: "alice", kind };
@@ -78,6 +83,7 @@ def test_an_httponly_csrf_cookie_is_read_from_the_csrf_endpoint(demo: Any, setti
     assert demo.evaluate("async () => (await dualauth.client().call('GET', 'me/')).status") == 200
 
 
+@CONCURRENT
 def test_calls_that_meet_an_expired_access_token_together_share_one_refresh(demo: Any) -> None:
     assert demo.evaluate(SIGN_IN, ["jwt"]) == 200
     demo.page.context.clear_cookies(name="dualauth_access")  # as if it had expired
@@ -95,6 +101,7 @@ def test_calls_that_meet_an_expired_access_token_together_share_one_refresh(demo
     assert len(refreshes) == 1
 
 
+@CONCURRENT
 def test_a_call_answered_after_a_refresh_succeeded_retries_without_refreshing_again(demo: Any) -> None:
     """The 401 of a call sent before the refresh arrives after it: retry with the new cookie, spend no token."""
     assert demo.evaluate(SIGN_IN, ["jwt"]) == 200
@@ -125,6 +132,7 @@ def test_a_call_answered_after_a_refresh_succeeded_retries_without_refreshing_ag
     assert len([r for r in demo.requests if r.url.endswith("/api/auth/token/refresh/")]) == 1
 
 
+@CONCURRENT
 def test_two_tabs_refreshing_at_once_both_stay_signed_in(demo: Any, use_mode: Any) -> None:
     """Two clients (tabs) share the cookies but not the single refresh: the loser's conflict is not an end."""
     use_mode("hybrid", LOGIN_THROTTLE_RATE=None, REFRESH_REUSE_GRACE=30)
