@@ -428,13 +428,16 @@ WWW_AUTHENTICATE = OpenApiParameter(
 )
 
 
-def _operation(operation_id: str, summary: str, **kwargs: Any) -> Any:
-    return extend_schema(operation_id=f"dualauth_{operation_id}", summary=summary, tags=[TAG], **kwargs)
-
-
 def _subclass(view: type[APIView], **attributes: Any) -> type[APIView]:
     """A schema-only copy of ``view``, so annotating it never touches the real view."""
     described: type[APIView] = type(view.__name__, (view,), {"__module__": view.__module__, **attributes})
+    return described
+
+
+def _describe(view: type[APIView], method: str, operation_id: str, summary: str, **kwargs: Any) -> type[APIView]:
+    """``view`` (a schema-only copy) with its one operation described, under dualauth's tag and id prefix."""
+    operation = extend_schema(operation_id=f"dualauth_{operation_id}", summary=summary, tags=[TAG], **kwargs)
+    described: type[APIView] = extend_schema_view(**{method: operation})(view)
     return described
 
 
@@ -470,16 +473,16 @@ class LoginViewScheme(_View):
         if _enabled(CSRF):
             responses[403] = _error("A session (or cookie-transport) login without the CSRF token.")
         view = _subclass(self.view, authentication_classes=[_LoginCsrfCredential])
-        return extend_schema_view(
-            post=_operation(
-                "login",
-                "Sign in",
-                description="Start a sign-in of the kind asked (in hybrid mode) with the transport asked.",
-                request=request,
-                responses=responses,
-                parameters=[RETRY_AFTER, WWW_AUTHENTICATE],
-            )
-        )(view)
+        return _describe(
+            view,
+            "post",
+            "login",
+            "Sign in",
+            description="Start a sign-in of the kind asked (in hybrid mode) with the transport asked.",
+            request=request,
+            responses=responses,
+            parameters=[RETRY_AFTER, WWW_AUTHENTICATE],
+        )
 
 
 class LogoutViewScheme(_View):
@@ -491,16 +494,16 @@ class LogoutViewScheme(_View):
             responses[400] = UNPARSABLE_FORM
             responses[403] = CSRF_FAILED
         view = _subclass(self.view, authentication_classes=[DualAuthentication, _RefreshCookieCredential])
-        return extend_schema_view(
-            post=_operation(
-                "logout",
-                "Sign out",
-                description="Revoke the sign-in of whatever credential comes with the request; needs none. "
-                "A refresh token may also be given in the body.",
-                request=RefreshSerializer,
-                responses=responses,
-            )
-        )(view)
+        return _describe(
+            view,
+            "post",
+            "logout",
+            "Sign out",
+            description="Revoke the sign-in of whatever credential comes with the request; needs none. "
+            "A refresh token may also be given in the body.",
+            request=RefreshSerializer,
+            responses=responses,
+        )
 
 
 class TokenRefreshViewScheme(_View):
@@ -508,15 +511,15 @@ class TokenRefreshViewScheme(_View):
 
     def view_replacement(self) -> type[APIView]:
         if not dualauth_settings.jwt_enabled:
-            return extend_schema_view(
-                post=_operation(
-                    "token_refresh",
-                    "Refresh tokens",
-                    description="Tokens are not enabled in session mode: always 404.",
-                    request=None,
-                    responses={404: _error("Tokens are not enabled (`code`: `not_enabled`).")},
-                )
-            )(_subclass(self.view))
+            return _describe(
+                _subclass(self.view),
+                "post",
+                "token_refresh",
+                "Refresh tokens",
+                description="Tokens are not enabled in session mode: always 404.",
+                request=None,
+                responses={404: _error("Tokens are not enabled (`code`: `not_enabled`).")},
+            )
         transports = tuple(_transports())
         responses: dict[int, Any] = {
             200: OpenApiResponse(
@@ -529,48 +532,48 @@ class TokenRefreshViewScheme(_View):
         }
         if COOKIE in transports:
             responses[403] = CSRF_FAILED
-        return extend_schema_view(
-            post=_operation(
-                "token_refresh",
-                "Refresh tokens",
-                description="Rotate a refresh token given in the body (header transport) or in the refresh "
-                "cookie (cookie transport).",
-                request=RefreshSerializer,
-                responses=responses,
-                parameters=[WWW_AUTHENTICATE],
-            )
-        )(_subclass(self.view, authentication_classes=[_RefreshCookieCredential]))
+        return _describe(
+            _subclass(self.view, authentication_classes=[_RefreshCookieCredential]),
+            "post",
+            "token_refresh",
+            "Refresh tokens",
+            description="Rotate a refresh token given in the body (header transport) or in the refresh "
+            "cookie (cookie transport).",
+            request=RefreshSerializer,
+            responses=responses,
+            parameters=[WWW_AUTHENTICATE],
+        )
 
 
 class MeViewScheme(_View):
     target_class = "dualauth.views.MeView"
 
     def view_replacement(self) -> type[APIView]:
-        return extend_schema_view(
-            get=_operation(
-                "me",
-                "The current user and sign-in",
-                description="The user, and the kind and id of the sign-in the request's credential belongs to.",
-                responses={200: _me_serializer(_user_serializer()), 401: NOT_AUTHENTICATED},
-                parameters=[WWW_AUTHENTICATE],
-            )
-        )(_subclass(self.view))
+        return _describe(
+            _subclass(self.view),
+            "get",
+            "me",
+            "The current user and sign-in",
+            description="The user, and the kind and id of the sign-in the request's credential belongs to.",
+            responses={200: _me_serializer(_user_serializer()), 401: NOT_AUTHENTICATED},
+            parameters=[WWW_AUTHENTICATE],
+        )
 
 
 class SessionListViewScheme(_View):
     target_class = "dualauth.views.SessionListView"
 
     def view_replacement(self) -> type[APIView]:
-        return extend_schema_view(
-            get=_operation(
-                "sessions_list",
-                "The caller's active sign-ins",
-                description="Every live sign-in of the caller, of either kind, the most recently seen first; "
-                "`current` marks the one making the request.",
-                responses={200: AuthSessionSerializer(many=True), 401: NOT_AUTHENTICATED},
-                parameters=[WWW_AUTHENTICATE],
-            )
-        )(_subclass(self.view))
+        return _describe(
+            _subclass(self.view),
+            "get",
+            "sessions_list",
+            "The caller's active sign-ins",
+            description="Every live sign-in of the caller, of either kind, the most recently seen first; "
+            "`current` marks the one making the request.",
+            responses={200: AuthSessionSerializer(many=True), 401: NOT_AUTHENTICATED},
+            parameters=[WWW_AUTHENTICATE],
+        )
 
 
 class SessionDetailViewScheme(_View):
@@ -584,19 +587,19 @@ class SessionDetailViewScheme(_View):
         }
         if _enabled(CSRF):
             responses[403] = CSRF_FAILED
-        return extend_schema_view(
-            delete=_operation(
-                "sessions_revoke",
-                "Revoke one of the caller's sign-ins",
-                description="Its next request is refused, whatever carries it. Revoking the current sign-in "
-                "signs the caller out.",
-                parameters=[
-                    OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="A sign-in's id."),
-                    WWW_AUTHENTICATE,
-                ],
-                responses=responses,
-            )
-        )(_subclass(self.view))
+        return _describe(
+            _subclass(self.view),
+            "delete",
+            "sessions_revoke",
+            "Revoke one of the caller's sign-ins",
+            description="Its next request is refused, whatever carries it. Revoking the current sign-in "
+            "signs the caller out.",
+            parameters=[
+                OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="A sign-in's id."),
+                WWW_AUTHENTICATE,
+            ],
+            responses=responses,
+        )
 
 
 class RevokeOthersViewScheme(_View):
@@ -607,27 +610,27 @@ class RevokeOthersViewScheme(_View):
         if _enabled(CSRF):
             responses[400] = UNPARSABLE_FORM
             responses[403] = CSRF_FAILED
-        return extend_schema_view(
-            post=_operation(
-                "sessions_revoke_others",
-                "Revoke all the caller's sign-ins but the current one",
-                description="Signs every other device out.",
-                request=None,
-                responses=responses,
-                parameters=[WWW_AUTHENTICATE],
-            )
-        )(_subclass(self.view))
+        return _describe(
+            _subclass(self.view),
+            "post",
+            "sessions_revoke_others",
+            "Revoke all the caller's sign-ins but the current one",
+            description="Signs every other device out.",
+            request=None,
+            responses=responses,
+            parameters=[WWW_AUTHENTICATE],
+        )
 
 
 class CsrfViewScheme(_View):
     target_class = "dualauth.views.CsrfView"
 
     def view_replacement(self) -> type[APIView]:
-        return extend_schema_view(
-            get=_operation(
-                "csrf",
-                "Set the CSRF cookie",
-                description="For single-page apps, before a session login or any cookie-carried unsafe request.",
-                responses={200: DualauthCsrfSerializer},
-            )
-        )(_subclass(self.view))
+        return _describe(
+            _subclass(self.view),
+            "get",
+            "csrf",
+            "Set the CSRF cookie",
+            description="For single-page apps, before a session login or any cookie-carried unsafe request.",
+            responses={200: DualauthCsrfSerializer},
+        )
