@@ -33,6 +33,7 @@ MESSAGES = {
     "unset COOKIE_DOMAIN.",
     "E017": "DUALAUTH['REFRESH_COOKIE'] has the __Host- prefix, which needs Path=/; the refresh cookie is "
     "path-scoped to dualauth's URLs: use the __Secure- prefix.",
+    "E018": "DUALAUTH['EXTRA_PRIVILEGE_FIELDS'] is {value!r}; it must be a list of field names of {model}{unknown}.",
     "W001": "SIMPLE_JWT['SIGNING_KEY'] is SECRET_KEY: tokens and every other signed value share one key.",
     "W002": "SIMPLE_JWT['SIGNING_KEY'] has {length} bytes; {algorithm} needs at least {needed} (RFC 7518 §3.2).",
     "W003": "DUALAUTH['COOKIE_SECURE'] is False while DEBUG is off: token cookies travel over plain HTTP.",
@@ -55,7 +56,7 @@ MAX_LEEWAY_SECONDS = 60
 
 OPTIONAL_SECONDS = ("SESSION_IDLE_TIMEOUT", "SESSION_ABSOLUTE_TIMEOUT", "MAX_SESSIONS_PER_USER")
 SECONDS = ("ACTIVITY_UPDATE_INTERVAL", "TRUSTED_PROXY_COUNT", "REFRESH_REUSE_GRACE", "REVOKED_RETENTION")
-POSITIVE = ("MAX_TOKEN_LENGTH",)
+POSITIVE = ("MAX_TOKEN_LENGTH", "STORE_ENTRY_MAX_AGE")
 BOOLEANS = ("CHECK_REVOCATION", "REVOKE_ON_PASSWORD_CHANGE", "ADOPT_LEGACY_TOKENS", "CLEAR_SITE_DATA_ON_LOGOUT")
 NAMES = ("ACCESS_COOKIE", "REFRESH_COOKIE", "REDIS_CACHE_ALIAS")
 IMPORTABLE = ("USER_SERIALIZER", "TOKEN_CLAIMS_HOOK")
@@ -119,8 +120,24 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 import_string(value)
             except (ImportError, TypeError, ValueError):
                 errors.append(_error("E012", key=key, value=value))
+    errors.extend(_privilege_field_errors())
     errors.extend(_middleware_errors())
     return errors
+
+
+def _privilege_field_errors() -> list[CheckMessage]:
+    from django.contrib.auth import get_user_model
+
+    value = dualauth_settings.EXTRA_PRIVILEGE_FIELDS
+    user_model = get_user_model()
+    if not isinstance(value, (list, tuple)) or not all(isinstance(name, str) for name in value):
+        return [_error("E018", value=value, model=user_model._meta.label, unknown="")]
+    concrete = {field.name for field in user_model._meta.concrete_fields}
+    unknown = [name for name in value if name not in concrete]
+    if unknown:
+        names = ", ".join(repr(name) for name in unknown)
+        return [_error("E018", value=value, model=user_model._meta.label, unknown=f" ({names} are not)")]
+    return []
 
 
 def _type_errors() -> list[CheckMessage]:

@@ -40,6 +40,8 @@ DEFAULTS: dict[str, Any] = {
     "USER_SERIALIZER": "dualauth.serializers.UserSerializer",
     "TOKEN_CLAIMS_HOOK": None,
     "MAX_TOKEN_LENGTH": 4096,
+    "EXTRA_PRIVILEGE_FIELDS": [],
+    "STORE_ENTRY_MAX_AGE": 30,
 }
 
 MODES = ("session", "jwt", "hybrid")

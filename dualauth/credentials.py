@@ -20,7 +20,7 @@ from django.http import HttpRequest
 from . import services, users
 from .conf import dualauth_settings
 from .exceptions import SignInRefused
-from .models import Kind, Reason
+from .models import Kind
 from .stores import SignInState
 from .tokens import jwt_settings, parse_sid, token_sid
 
@@ -110,8 +110,7 @@ def _checked_session(request: HttpRequest, user: Any, checked: SignInState | Non
         if checked is None or checked.user_id != user.pk:
             request.session.flush()
             return Credential(Kind.SESSION, SESSION, error=SignInRefused(services.ENDED, "session_ended"))
-        if not services.session_privileges_current(request, user):
-            services.revoke(checked.sid, Reason.PRIVILEGE_CHANGE, delete_session=False)
+        if not services.still_bound(checked, user):
             request.session.flush()
             return Credential(Kind.SESSION, SESSION, error=SignInRefused(services.ENDED, "session_ended"))
         state = checked

@@ -80,6 +80,9 @@ class AuthSession(models.Model):
     expires_at = models.DateTimeField(_("expires"), db_index=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
     revoked_reason = models.CharField(_("revocation reason"), max_length=32, blank=True, default="")
+    # What the user's password and privileges were when the sign-in started (dualauth.user_marks):
+    # a sign-in whose user no longer matches it is refused on its next request.
+    user_mark = models.CharField(_("user mark"), max_length=64, blank=True, default="", editable=False)
 
     objects = AuthSessionQuerySet.as_manager()
 

@@ -6,11 +6,12 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import get_hasher, identify_hasher
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db.models.signals import class_prepared, post_delete, post_init, post_save
 from django.dispatch import receiver
 
-from . import services
+from . import services, user_marks
 from .credentials import current_request, current_sid_of
 from .middleware import INITIAL_SESSION_KEY_ATTR
 from .models import AuthSession, Reason
@@ -30,12 +31,12 @@ def forget_deleted(sender: Any, instance: AuthSession, **kwargs: Any) -> None:
     services.forget(instance.pk)
 
 
-WATCHED = ("password", "is_active", "is_staff", "is_superuser")
-
-
 def _remember(sender: Any, instance: Any, **kwargs: Any) -> None:
     """Note the fields a save is compared against. ``__dict__`` only: a deferred field stays unknown, unqueried."""
-    instance._dualauth_loaded = {field: instance.__dict__.get(field) for field in WATCHED}
+    values = instance.__dict__
+    instance._dualauth_loaded = {
+        name: values.get(user_marks.attname(instance, name)) for name in user_marks.watched_fields()
+    }
 
 
 def _react_to_user_save(sender: Any, instance: Any, created: bool, update_fields: Any = None, **kwargs: Any) -> None:
@@ -43,8 +44,10 @@ def _react_to_user_save(sender: Any, instance: Any, created: bool, update_fields
 
     A password counts as set when ``set_password()`` left the raw value in
     ``_password`` (Django clears it after the save), or when the stored hash
-    changed, unless that is Django's hash upgrade on login, which saves only
-    ``password`` with ``_password`` already cleared. An unknown (deferred)
+    changed, unless that is Django's hash upgrade on login: only ``password``
+    saved, ``_password`` already cleared, an outdated hash replaced by one of
+    the preferred hasher. An upgrade carries the sign-ins bound to the old
+    hash over to the new one. An unknown (deferred)
     ``is_active`` counts as active: revoking twice is harmless, missing once is not.
     """
     before = getattr(instance, "_dualauth_loaded", {})
@@ -58,13 +61,21 @@ def _react_to_user_save(sender: Any, instance: Any, created: bool, update_fields
 
     raw_password_set = getattr(instance, "_password", None) is not None
     hash_changed = before.get("password") is not None and after["password"] != before["password"]
-    rehash = update_fields is not None and set(update_fields) == {"password"} and not raw_password_set
+    rehash = (
+        update_fields is not None
+        and set(update_fields) == {"password"}
+        and not raw_password_set
+        and _upgrades_hash(before.get("password"), after["password"])
+    )
     password_set = saved("password") and (raw_password_set or (hash_changed and not rehash))
     deactivated = saved("is_active") and before.get("is_active") is not False and after["is_active"] is False
     privileges_changed = any(
-        saved(flag) and before.get(flag) is not None and after[flag] != before[flag]
-        for flag in ("is_staff", "is_superuser")
+        saved(field) and before.get(field) is not None and after[field] != before[field]
+        for field in user_marks.privilege_fields()
+        if field != "is_active"  # its change is a deactivation, or a reactivation that revives nothing
     )
+    if rehash and hash_changed:
+        services.password_rehashed(instance, before["password"])
     if password_set or deactivated or privileges_changed:
         services.user_changed(
             instance,
@@ -74,6 +85,21 @@ def _react_to_user_save(sender: Any, instance: Any, created: bool, update_fields
             keep=current_sid_of(instance),
             request=current_request.get(),
         )
+
+
+def _upgrades_hash(old: Any, new: Any) -> bool:
+    """Whether ``old`` -> ``new`` is what Django's login does to an outdated hash: the new one by the
+    preferred hasher, the old one due for an update. Any other replacement is a new password."""
+    if not old or not new:
+        return False
+    try:
+        old_hasher = identify_hasher(old)
+        new_hasher = identify_hasher(new)
+    except ValueError:
+        return False
+    preferred = get_hasher("default")
+    outdated = old_hasher.algorithm != preferred.algorithm or preferred.must_update(old)
+    return outdated and new_hasher.algorithm == preferred.algorithm and not preferred.must_update(new)
 
 
 def _watch(model: Any) -> None:

@@ -32,7 +32,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.exceptions import TokenError
 
-from . import signals, users
+from . import signals, user_marks, users
 from .client_info import client_ip, user_agent
 from .conf import dualauth_settings
 from .exceptions import SignInRefused
@@ -45,7 +45,6 @@ logger = logging.getLogger("dualauth")
 T = TypeVar("T")
 
 SESSION_SID_KEY = "_dualauth_sid"
-SESSION_PRIVILEGE_KEY = "_dualauth_privilege"
 SIGNED_COOKIES_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 RESERVED_CLAIMS = frozenset({"sid", "exp", "iat", "nbf", "jti", "token_type", "user_id", "aud", "iss"})
 
@@ -125,7 +124,6 @@ def _start_session(request: HttpRequest, user: Any) -> AuthSession:
     session = request.session
     sid = uuid.uuid4()
     session[SESSION_SID_KEY] = str(sid)
-    session[SESSION_PRIVILEGE_KEY] = _privilege_mark(user)
     if session.session_key is None and settings.SESSION_ENGINE != SIGNED_COOKIES_ENGINE:
         session.save()  # a flushed session has no key until saved; the row needs it to kill the session
     row = AuthSession.objects.create(
@@ -138,6 +136,7 @@ def _start_session(request: HttpRequest, user: Any) -> AuthSession:
         created_at=now,
         last_seen_at=now,
         expires_at=_cap(session.get_expiry_date(), now),
+        user_mark=user_marks.mark_of(user),
     )
     _started(row, request)
     return row
@@ -153,6 +152,7 @@ def _start_jwt(request: HttpRequest, user: Any) -> SignIn:
         user_agent=user_agent(request),
         created_at=now,
         last_seen_at=now,
+        user_mark=user_marks.mark_of(user),
     )
     refresh = _new_refresh(user, row.pk, _absolute_end(now))
     row.refresh_jti = refresh[jwt_settings().JTI_CLAIM]
@@ -167,34 +167,60 @@ def _start_jwt(request: HttpRequest, user: Any) -> SignIn:
     return SignIn(row, _issue(refresh))
 
 
-PRIVILEGE_FLAGS = ("is_active", "is_staff", "is_superuser")
+def still_bound(state: SignInState, user: Any) -> bool:
+    """Whether ``user`` still has the password and privileges the sign-in started with; if not, end it.
 
-
-def _privilege_mark(user: Any) -> str:
-    return "".join("1" if getattr(user, flag, False) else "0" for flag in PRIVILEGE_FLAGS)
-
-
-def session_privileges_current(request: HttpRequest, user: Any) -> bool:
-    """Whether the session's user has the privileges it had when the session started.
-
-    Saves of the user revoke on the spot (``user_changed``); this catches the
-    paths that send no signal, such as ``QuerySet.update(is_staff=True)``.
+    Called wherever a request has just read the user row, so every change is
+    caught on the sign-in's next request, whatever made it (``user_changed``
+    ends sign-ins at once for the changes it hears of). A caching state store
+    may hold a mark older than the row, so a difference is confirmed against
+    the database before anything ends.
     """
-    session = request.session
-    mark = session.get(SESSION_PRIVILEGE_KEY)
-    if mark is None:  # a session from before marks existed
-        session[SESSION_PRIVILEGE_KEY] = _privilege_mark(user)
+    change = user_marks.compare(state.user_mark, user)
+    if change is None:
         return True
-    return mark == _privilege_mark(user)  # type: ignore[no-any-return]
+    held = AuthSession.objects.filter(pk=state.sid, revoked_at__isnull=True).values_list("user_mark", flat=True).first()
+    if held is None:
+        return False
+    if held != state.user_mark:
+        get_store().changed(state.sid)
+        change = user_marks.compare(held, user)
+        if change is None:
+            return True
+    keeps_password = change.password and not change.privileges and not dualauth_settings.REVOKE_ON_PASSWORD_CHANGE
+    if change.unmarked or keeps_password:
+        _remark(state.sid, user_marks.mark_of(user))
+        return True
+    revoke(state.sid, Reason.PRIVILEGE_CHANGE if change.privileges else Reason.PASSWORD_CHANGE)
+    return False
+
+
+def _remark(sid: uuid.UUID, mark: str, **changes: Any) -> None:
+    AuthSession.objects.filter(pk=sid, revoked_at__isnull=True).update(user_mark=mark, **changes)
+    get_store().changed(sid)
+
+
+def password_rehashed(user: Any, previous_hash: str) -> int:
+    """Django upgraded the stored hash of an unchanged password on login: keep the sign-ins bound to it.
+
+    Only sign-ins bound to the hash just replaced are carried over; one bound
+    to an older password stays as refused as it was. Returns how many.
+    """
+    old_part = user_marks.password_part(previous_hash)
+    carried = 0
+    for sid, mark in AuthSession.objects.filter(user_id=user.pk, revoked_at__isnull=True).values_list(
+        "pk", "user_mark"
+    ):
+        if mark.partition(".")[0] == old_part:
+            _remark(sid, user_marks.with_password(mark, user.password))
+            carried += 1
+    return carried
 
 
 def _renew_session(request: HttpRequest, user: Any, sid: uuid.UUID) -> None:
     """A new key for the session making the current request, which keeps its sign-in."""
-    session = request.session
-    session.cycle_key()
-    session[SESSION_PRIVILEGE_KEY] = _privilege_mark(user)
-    AuthSession.objects.filter(pk=sid).update(session_key=_trackable_session_key(request))
-    get_store().changed(sid)
+    request.session.cycle_key()
+    _remark(sid, user_marks.mark_of(user), session_key=_trackable_session_key(request))
 
 
 def _started(row: AuthSession, request: HttpRequest | None) -> None:
@@ -330,6 +356,8 @@ def refresh(raw: Any, request: HttpRequest) -> SignIn:
     if not row.user.is_active:
         revoke(row.pk, Reason.DEACTIVATED)
         raise SignInRefused(ENDED, "session_ended")
+    if not still_bound(SignInState.of(row), row.user):
+        raise SignInRefused(ENDED, "session_ended")
     if row.refresh_jti == jti:
         new = _new_refresh(row.user, row.pk, _absolute_end(row.created_at))
         new_jti = new[jwt.JTI_CLAIM]
@@ -459,6 +487,8 @@ def check_access_token(raw: Any) -> CheckedToken:
         if state is not None:  # deactivated by a path no signal saw: end it for good
             revoke(state.sid, Reason.DEACTIVATED)
         raise SignInRefused(ENDED, "session_ended")
+    if state is not None and not still_bound(state, user):
+        raise SignInRefused(ENDED, "session_ended")
     return CheckedToken(user, sid, state)
 
 
@@ -537,14 +567,12 @@ def user_changed(
         ended += revoke_user(user, Reason.PRIVILEGE_CHANGE, keep=keep)
     if password_set and dualauth_settings.REVOKE_ON_PASSWORD_CHANGE:
         ended += revoke_user(user, Reason.PASSWORD_CHANGE, keep=keep)
-    session = getattr(request, "session", None)
-    if (
-        (password_set or privileges_changed)
-        and keep
-        and session is not None
-        and parse_sid(session.get(SESSION_SID_KEY)) == keep
-    ):
-        _renew_session(request, user, keep)  # type: ignore[arg-type]
+    if (password_set or privileges_changed) and keep:
+        session = getattr(request, "session", None)
+        if session is not None and parse_sid(session.get(SESSION_SID_KEY)) == keep:
+            _renew_session(request, user, keep)  # type: ignore[arg-type]
+        else:
+            _remark(keep, user_marks.mark_of(user))
     return ended
 
 

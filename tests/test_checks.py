@@ -43,10 +43,19 @@ def test_defaults_are_clean(settings: Any) -> None:
         ({"LOGIN_THROTTLE_RATE": "0/min"}, "dualauth.E011"),
         ({"USER_SERIALIZER": "no.such.Thing"}, "dualauth.E012"),
         ({"COOKIE_SAMESITE": "None"}, "dualauth.E014"),
+        ({"STORE_ENTRY_MAX_AGE": 0}, "dualauth.E010"),
+        ({"STORE_ENTRY_MAX_AGE": None}, "dualauth.E010"),
+        ({"EXTRA_PRIVILEGE_FIELDS": "role"}, "dualauth.E018"),
+        ({"EXTRA_PRIVILEGE_FIELDS": ["no_such_field"]}, "dualauth.E018"),
+        ({"EXTRA_PRIVILEGE_FIELDS": ["groups"]}, "dualauth.E018"),
     ],
 )
 def test_each_bad_value_has_its_own_id(settings: Any, value: dict, expected: str) -> None:
     assert _ids(settings, **value) == [expected]
+
+
+def test_extra_privilege_fields_of_the_user_model_are_clean(settings: Any) -> None:
+    assert _ids(settings, EXTRA_PRIVILEGE_FIELDS=["last_name", "email"]) == []
 
 
 def test_unknown_key_is_named(settings: Any) -> None:

@@ -34,6 +34,7 @@ class SignInState:
     last_seen_at: datetime
     expires_at: datetime
     revoked: bool
+    user_mark: str
 
     @classmethod
     def of(cls, row: Any) -> SignInState:
@@ -47,6 +48,7 @@ class SignInState:
             last_seen_at=row.last_seen_at,
             expires_at=row.expires_at,
             revoked=row.revoked_at is not None,
+            user_mark=row.user_mark,
         )
 
     def is_live(self, now: datetime, idle_timeout: int | None) -> bool:

@@ -17,6 +17,7 @@ STATE_FIELDS = (
     "last_seen_at",
     "expires_at",
     "revoked_at",
+    "user_mark",
 )
 
 

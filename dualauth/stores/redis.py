@@ -92,6 +92,7 @@ def encode(state: SignInState) -> str:
             "h": state.session_key_hash,
             "c": _micros(state.created_at),
             "e": _micros(state.expires_at),
+            "m": state.user_mark,
         },
         separators=(",", ":"),
     )
@@ -111,6 +112,8 @@ def decode(sid: uuid.UUID, raw: bytes | str) -> SignInState | None:
             last_seen_at=_moment(data["s"]),
             expires_at=_moment(data["e"]),
             revoked=bool(data["r"]),
+            # An entry without it was written by a dualauth that kept no marks: a miss, refilled.
+            user_mark=data["m"],
         )
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError, ValidationError):
         return None

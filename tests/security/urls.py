@@ -1,10 +1,17 @@
-"""The example project's URLs plus a view where users change their own privileges (as a sudo flow would)."""
+"""The example project's URLs plus a view where users change their own privileges (as a sudo flow would),
+and a DRF view only staff may call."""
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 
+@csrf_exempt  # bearer clients send no CSRF token; the test is about privileges, not CSRF
 @require_POST
 def become_staff(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
@@ -14,7 +21,15 @@ def become_staff(request: HttpRequest) -> HttpResponse:
     return HttpResponse(status=204)
 
 
+class StaffOnly(APIView):
+    permission_classes = [IsAdminUser]
+
+    def get(self, request: Request) -> Response:
+        return Response({"staff": True})
+
+
 urlpatterns = [
     path("become-staff/", become_staff),
+    path("staff-only/", StaffOnly.as_view()),
     path("", include("example_project.urls")),
 ]

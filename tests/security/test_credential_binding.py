@@ -1,0 +1,249 @@
+"""A sign-in is bound to the password and privileges its user had when it started (ASVS 5.0 V7.4.3, V7.5.x).
+
+Whatever changes them — a save, ``QuerySet.update()``, raw SQL, a password
+change that lands while a login is between ``authenticate()`` and the start of
+its sign-in — the sign-in is refused on its next request and on refresh, in
+both kinds, and ends with the reason that says why.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib import auth
+from django.contrib.auth.hashers import make_password
+from django.db import connection
+
+from dualauth.models import AuthSession
+
+from ..conftest import SignInClient
+
+pytestmark = pytest.mark.django_db
+
+FLAVOURS = ["session", "header", "cookie"]
+
+
+def _refused(client: SignInClient) -> bool:
+    refused = client.get("/api/auth/me/").status_code == 401
+    if client.kind == "jwt":
+        refused = refused and client.do_refresh().status_code == 401
+    return refused
+
+
+def _everywhere(use_mode: Any, **extra: Any) -> list[SignInClient]:
+    use_mode("hybrid", **extra)
+    clients = [SignInClient(flavour) for flavour in FLAVOURS]
+    for client in clients:
+        assert client.login("alice").status_code == 200
+    return clients
+
+
+def _reasons(user: Any) -> set[str]:
+    return set(AuthSession.objects.filter(user=user).values_list("revoked_reason", flat=True))
+
+
+# A login racing a password change -------------------------------------------------------------------
+
+
+def _set_password_by_save(user: Any) -> None:
+    other = type(user).objects.get(pk=user.pk)  # another request's copy of the user
+    other.set_password("changed-meanwhile")
+    other.save()
+
+
+def _set_password_by_update(user: Any) -> None:
+    type(user).objects.filter(pk=user.pk).update(password=make_password("changed-meanwhile"))
+
+
+@pytest.mark.parametrize("change", [_set_password_by_save, _set_password_by_update], ids=["save", "update"])
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_login_that_authenticated_before_a_password_change_is_refused(
+    alice: Any, use_mode: Any, monkeypatch: Any, flavour: str, change: Any
+) -> None:
+    """The login checked the old password; the change (and its revocation of alice's sign-ins) lands
+    before the login starts its sign-in. That sign-in must not outlive the change."""
+    use_mode("hybrid")
+    authenticate = auth.authenticate
+
+    def authenticate_then_change(*args: Any, **kwargs: Any) -> Any:
+        user = authenticate(*args, **kwargs)
+        if user is not None:
+            change(user)  # between authenticate() and the sign-in's creation, deterministically
+        return user
+
+    monkeypatch.setattr(auth, "authenticate", authenticate_then_change)
+    client = SignInClient(flavour)
+    assert client.login("alice").status_code == 200
+    monkeypatch.setattr(auth, "authenticate", authenticate)
+    assert _refused(client)
+    assert AuthSession.objects.get(pk=client.session_id).revoked_at is not None
+    fresh = SignInClient(flavour)
+    assert fresh.login("alice", "changed-meanwhile").status_code == 200
+    assert fresh.get("/api/auth/me/").status_code == 200
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_login_that_authenticated_before_a_promotion_is_refused(
+    alice: Any, use_mode: Any, monkeypatch: Any, flavour: str
+) -> None:
+    """The sign-in starts with what the login read: a promotion landing meanwhile ends it on its next request."""
+    use_mode("hybrid")
+    authenticate = auth.authenticate
+
+    def authenticate_then_promote(*args: Any, **kwargs: Any) -> Any:
+        user = authenticate(*args, **kwargs)
+        type(user).objects.filter(pk=user.pk).update(is_staff=True)
+        return user
+
+    monkeypatch.setattr(auth, "authenticate", authenticate_then_promote)
+    client = SignInClient(flavour)
+    assert client.login("alice").status_code == 200
+    assert _refused(client)
+    assert AuthSession.objects.get(pk=client.session_id).revoked_reason == "privilege_change"
+
+
+# Changes no signal sees -----------------------------------------------------------------------------
+
+
+@pytest.mark.urls("tests.security.urls")
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_promotion_by_queryset_update_ends_every_kind_before_it_grants_anything(
+    alice: Any, use_mode: Any, flavour: str
+) -> None:
+    """A credential copied before ``update(is_staff=True, is_superuser=True)`` never reaches a staff-only view."""
+    use_mode("hybrid")
+    client = SignInClient(flavour)
+    assert client.login("alice").status_code == 200
+    assert client.get("/staff-only/").status_code == 403
+    type(alice).objects.filter(pk=alice.pk).update(is_staff=True, is_superuser=True)
+    assert client.get("/staff-only/").status_code == 401
+    assert _refused(client)
+    assert _reasons(alice) == {"privilege_change"}
+
+
+def test_a_password_changed_by_queryset_update_ends_token_sign_ins(alice: Any, use_mode: Any) -> None:
+    clients = _everywhere(use_mode)
+    type(alice).objects.filter(pk=alice.pk).update(password=make_password("set-behind-the-model"))
+    assert all(_refused(c) for c in clients)
+    assert _reasons(alice) <= {"password_change", "invalidated"}
+
+
+def test_a_password_changed_by_raw_sql_ends_token_sign_ins(alice: Any, use_mode: Any) -> None:
+    clients = _everywhere(use_mode)
+    table = type(alice)._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET password = %s WHERE id = %s", [make_password("raw"), alice.pk])
+    assert all(_refused(c) for c in clients)
+
+
+def test_a_demotion_by_queryset_update_ends_sign_ins_too(make_user: Any, use_mode: Any) -> None:
+    admin = make_user("alice", is_staff=True, is_superuser=True)
+    clients = _everywhere(use_mode)
+    type(admin).objects.filter(pk=admin.pk).update(is_superuser=False)
+    assert all(_refused(c) for c in clients)
+
+
+def test_a_change_to_another_field_ends_nothing(alice: Any, use_mode: Any) -> None:
+    clients = _everywhere(use_mode)
+    type(alice).objects.filter(pk=alice.pk).update(first_name="Alice", last_login=None)
+    assert [c.get("/api/auth/me/").status_code for c in clients] == [200, 200, 200]
+    assert all(c.do_refresh().status_code == 200 for c in clients if c.kind == "jwt")
+
+
+# Fields a project adds ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["save", "update"])
+def test_a_field_named_in_extra_privilege_fields_is_watched_like_is_staff(alice: Any, use_mode: Any, how: str) -> None:
+    """``EXTRA_PRIVILEGE_FIELDS``: a project's own role field ends sign-ins when it changes, by any path."""
+    clients = _everywhere(use_mode, EXTRA_PRIVILEGE_FIELDS=["last_name"])
+    if how == "save":
+        alice.last_name = "Administrator"
+        alice.save()
+    else:
+        type(alice).objects.filter(pk=alice.pk).update(last_name="Administrator")
+    assert all(_refused(c) for c in clients)
+    assert _reasons(alice) == {"privilege_change"}
+
+
+def test_without_extra_privilege_fields_that_field_is_not_watched(alice: Any, use_mode: Any) -> None:
+    clients = _everywhere(use_mode)
+    type(alice).objects.filter(pk=alice.pk).update(last_name="Administrator")
+    assert [c.get("/api/auth/me/").status_code for c in clients] == [200, 200, 200]
+
+
+# What survives ---------------------------------------------------------------------------------------
+
+
+def test_with_revoke_on_password_change_off_an_update_of_the_password_keeps_token_sign_ins(
+    alice: Any, use_mode: Any
+) -> None:
+    """The project chose to keep sign-ins across a password change; only Django's session hash ends sessions."""
+    clients = _everywhere(use_mode, REVOKE_ON_PASSWORD_CHANGE=False)
+    type(alice).objects.filter(pk=alice.pk).update(password=make_password("kept"))
+    assert [c.get("/api/auth/me/").status_code for c in clients] == [401, 200, 200]
+    assert all(c.do_refresh().status_code == 200 for c in clients if c.kind == "jwt")
+    # ...but a privilege change still ends them
+    type(alice).objects.filter(pk=alice.pk).update(is_staff=True)
+    assert all(_refused(c) for c in clients if c.kind == "jwt")
+
+
+@pytest.mark.urls("tests.security.urls")
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_the_sign_in_that_promoted_its_own_user_keeps_working(alice: Any, use_mode: Any, flavour: str) -> None:
+    """The user's own change through the model (a sudo flow) keeps that sign-in, now with the new rights."""
+    use_mode("hybrid")
+    client = SignInClient(flavour)
+    assert client.login("alice").status_code == 200
+    other = SignInClient(flavour)
+    assert other.login("alice").status_code == 200
+    assert client.post("/become-staff/").status_code == 204
+    assert client.get("/staff-only/").status_code == 200
+    if client.kind == "jwt":
+        assert client.do_refresh().status_code == 200
+        assert client.get("/staff-only/").status_code == 200
+    assert _refused(other)
+
+
+def test_rows_from_before_marks_are_adopted_not_ended(alice: Any, use_mode: Any) -> None:
+    """Sign-ins started by a dualauth without marks keep working; they are marked on their next request."""
+    clients = _everywhere(use_mode)
+    AuthSession.objects.update(user_mark="")
+    from dualauth.stores import get_store
+
+    for sid in AuthSession.objects.values_list("pk", flat=True):
+        get_store().changed(sid)
+    assert [c.get("/api/auth/me/").status_code for c in clients] == [200, 200, 200]
+    assert not AuthSession.objects.filter(user_mark="").exists()
+    type(alice).objects.filter(pk=alice.pk).update(is_staff=True)
+    assert all(_refused(c) for c in clients)
+
+
+def test_a_hash_assigned_and_saved_alone_is_a_new_password_not_an_upgrade(alice: Any, use_mode: Any) -> None:
+    """Saving only ``password`` looks like Django's upgrade on login; a hash by the same, current hasher is not one."""
+    clients = _everywhere(use_mode)
+    alice.password = make_password("assigned")
+    alice.save(update_fields=["password"])
+    assert all(_refused(c) for c in clients)
+    assert _reasons(alice) == {"password_change"}
+
+
+def test_a_hash_upgrade_on_login_carries_only_the_sign_ins_of_that_password(
+    alice: Any, use_mode: Any, settings: Any
+) -> None:
+    """The upgrade re-binds sign-ins of the hash it replaced; one bound to an older password stays refused."""
+    use_mode("hybrid")
+    stale = SignInClient("header")
+    assert stale.login("alice").status_code == 200
+    type(alice).objects.filter(pk=alice.pk).update(password=make_password("second"))
+    current = SignInClient("header")
+    assert current.login("alice", "second").status_code == 200
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+    assert SignInClient("header").login("alice", "second").status_code == 200  # upgrades the MD5 hash
+    assert type(alice).objects.get(pk=alice.pk).password.startswith("pbkdf2_")
+    assert current.get("/api/auth/me/").status_code == 200
+    assert _refused(stale)
