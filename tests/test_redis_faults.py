@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -192,6 +193,35 @@ def test_another_process_sees_the_missed_revocation_once_the_first_is_back(
     state = other_process.get(uuid.UUID(live.session_id))
     assert state is not None
     assert state.revoked
+
+
+@pytest.mark.parametrize("heals", [False, True], ids=["still-cut", "healed"])
+def test_an_instance_cut_off_from_redis_is_seen_by_the_others_within_store_entry_max_age(
+    redis: RedisServer, partition: Partition, alice: Any, settings: Any, heals: bool
+) -> None:
+    """Instance B is cut off from Redis, instance A is not: a logout through B is refused by A within
+    ``STORE_ENTRY_MAX_AGE``, whether or not B ever serves another request (it serves none here)."""
+    bound = 2.0
+    settings.DUALAUTH = {**settings.DUALAUTH, "STORE_ENTRY_MAX_AGE": int(bound)}
+    settings.CACHES = {**settings.CACHES, "direct": {**settings.CACHES["auth"], "LOCATION": redis.url}}
+    client = SignInClient("header")
+    client.login("alice")
+    assert client.get("/api/auth/me/").status_code == 200  # instance B: this process, through the relay
+    a = RedisStore("direct", None)  # instance A: straight to Redis
+    sid = uuid.UUID(client.session_id)
+    assert services._live(a.get(sid), "jwt") is not None
+    partition.cut()
+    assert client.post("/api/auth/logout/").status_code == 204
+    cut_at = time.monotonic()
+    assert client.get("/api/auth/me/").status_code == 401  # B itself refuses at once
+    if heals:
+        partition.heal()  # and B serves nothing more: no request of B's can deliver what it missed
+    seen_live = 0
+    while services._live(a.get(sid), "jwt") is not None:
+        seen_live += 1
+        assert time.monotonic() - cut_at < bound + 0.5, "instance A still accepts the sign-in past the bound"
+        time.sleep(0.05)
+    assert seen_live, "A never answered from its stale entry: the partition was not real"
 
 
 def test_after_a_failure_redis_is_left_alone_for_a_moment(redis: RedisServer, alice: Any, monkeypatch: Any) -> None:

@@ -77,17 +77,21 @@ def test_a_revocation_is_kept_as_long_as_the_sign_in_could_have_lived(store: Red
     assert left_ms - 60_000 < _pttl(raw, client.session_id) <= left_ms + 1000  # far above the 5-minute cap
 
 
-def test_a_live_entry_is_trusted_for_max_entry_age_at_most(store: RedisStore, alice: Any, raw: Any) -> None:
+@pytest.mark.parametrize("max_age", [None, 7])
+def test_a_live_entry_is_trusted_for_store_entry_max_age_at_most(
+    redis_cache: str, use_mode: Any, alice: Any, raw: Any, max_age: int | None
+) -> None:
+    use_mode("jwt", STORE="redis", **({} if max_age is None else {"STORE_ENTRY_MAX_AGE": max_age}))
     client = SignInClient("header")
     client.login("alice")
-    cap_ms = store.max_entry_age.total_seconds() * 1000
+    cap_ms = (max_age or 30) * 1000
     assert cap_ms - 5000 < _pttl(raw, client.session_id) <= cap_ms
 
 
 def test_with_an_idle_timeout_entries_expire_when_the_sign_in_would_go_idle(
     redis_cache: str, use_mode: Any, alice: Any, raw: Any
 ) -> None:
-    use_mode("jwt", STORE="redis", SESSION_IDLE_TIMEOUT=120)
+    use_mode("jwt", STORE="redis", SESSION_IDLE_TIMEOUT=120, STORE_ENTRY_MAX_AGE=600)
     client = SignInClient("header")
     client.login("alice")
     assert 115_000 < _pttl(raw, client.session_id) <= 120_000

@@ -9,8 +9,11 @@ Why it is safe to cache a revocation:
   or a newer one. A refill that read the database just before a concurrent
   revocation therefore cannot bring the sign-in back to life.
 - Entries expire with the sign-in (its expiry, or its idle deadline), and a
-  live entry is trusted for ``max_entry_age`` at most: the bound on any
-  staleness that no check can see coming.
+  live entry is trusted for ``STORE_ENTRY_MAX_AGE`` seconds at most: every
+  instance then asks the database again. That is the bound on any staleness
+  no check can see coming: a revocation written by an instance cut off from
+  Redis while the others still reach it, or one lost to a restore from an old
+  snapshot. It needs no traffic from the instance that missed the write.
 - A Redis that restarted (from a snapshot, say) or failed over to a replica
   may have lost writes. Every new connection compares the server's ``run_id``
   with the one recorded at the last re-sync; on a change, every unexpired
@@ -128,15 +131,15 @@ class RedisStore(BaseStore):
     log_interval = 60.0
     #: Revocations this much older than the first failure are re-synced too (clocks of app servers differ).
     resync_slack = timedelta(seconds=60)
-    #: No live entry is trusted for longer: it bounds a revocation that reached the database but not Redis
-    #: from a process that never came back to deliver it (a command run during an outage, say).
-    max_entry_age = timedelta(minutes=5)
     #: Sign-ins whose entries are dropped when Redis is back, at most (the others go stale, not wrong).
     max_unsynced = 100_000
 
-    def __init__(self, alias: str, idle_timeout: int | None) -> None:
+    def __init__(self, alias: str, idle_timeout: int | None, max_entry_age: int = 30) -> None:
         self.alias = alias
         self.idle_timeout = idle_timeout
+        #: No live entry is trusted for longer (``STORE_ENTRY_MAX_AGE``): it bounds a revocation that reached
+        #: the database but not Redis, from an instance cut off from Redis or a process since gone.
+        self.max_entry_age = timedelta(seconds=max_entry_age)
         self.database = DatabaseStore()
         self._lock = threading.Lock()
         self._outage_started: datetime | None = None
@@ -468,7 +471,7 @@ def _watch(pool: Any) -> None:
             connection.send_command("GET", store._name(BOOT_KEY))
             recorded = connection.read_response()
         except ResponseError:
-            # INFO renamed away (some managed services do): no restart detection, max_entry_age bounds it.
+            # INFO renamed away (some managed services do): no restart detection, STORE_ENTRY_MAX_AGE bounds it.
             return
         match = _RUN_ID.search(info if isinstance(info, bytes) else str(info).encode())
         if match is None:
