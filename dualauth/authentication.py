@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParserError
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, CSRFCheck
@@ -18,13 +19,18 @@ from .conf import dualauth_settings
 from .credentials import COOKIE, Credential, jwt_credential, session_credential
 
 
-def enforce_csrf(request: Request | Any) -> None:
-    """Refuse an unsafe request whose credential travels in a cookie unless it carries the CSRF token."""
+def csrf_failure(request: Request | HttpRequest) -> str | None:
+    """Django's CSRF verdict on ``request``: ``None`` when it passes, else why not."""
     django_request = getattr(request, "_request", request)
     check = CSRFCheck(lambda _request: None)  # type: ignore[arg-type]
     check.process_request(django_request)
+    return check.process_view(django_request, None, (), {})  # type: ignore[arg-type,return-value]
+
+
+def enforce_csrf(request: Request | Any) -> None:
+    """Refuse an unsafe request whose credential travels in a cookie unless it carries the CSRF token."""
     try:
-        reason = check.process_view(django_request, None, (), {})  # type: ignore[arg-type]
+        reason = csrf_failure(request)
     except MultiPartParserError:
         # Django's check reads a form body for its token; one it cannot split would be Django's HTML 400.
         raise exceptions.ParseError() from None

@@ -8,12 +8,14 @@ the Django session; the first credential presented decides.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.contrib import auth
 from django.http import HttpRequest
 
@@ -28,7 +30,11 @@ HEADER = "header"
 COOKIE = "cookie"
 SESSION = "session"
 
+logger = logging.getLogger("dualauth")
+
 _UNSET = object()
+# Set by DualAuthMiddleware: the session key the client came with, before login() or cycle_key() replace it.
+INITIAL_SESSION_KEY_ATTR = "_dualauth_initial_session_key"
 
 current_request: ContextVar[HttpRequest | None] = ContextVar("dualauth_current_request", default=None)
 
@@ -132,18 +138,25 @@ def request_credential(request: HttpRequest) -> Credential | None:
 
 @dataclass(frozen=True)
 class Presented:
-    """What logout found: the sign-ins of every credential, valid or not, and how they came."""
+    """What logout found: the sign-ins of every credential, valid or not, and how they came.
+
+    ``session_key`` is the key of the Django session whose sign-in is among
+    ``sids``, or ``None`` when the request carries no signed-in session.
+    """
 
     sids: frozenset[uuid.UUID]
     from_cookie: bool
-    session_user: bool
+    session_key: str | None
 
 
 def presented(request: HttpRequest, body_refresh: str | None) -> Presented:
     """Every credential the request carries, in the modes that use it, mapped to its sign-in.
 
     Signatures are checked but expiry is not, so a client can still end a
-    sign-in whose access token just ran out.
+    sign-in whose access token just ran out. A session cookie whose data
+    cannot be read (its session store is down) is mapped by its key, so a
+    logout during an outage still ends that sign-in; ``NotRecorded`` when the
+    database cannot say which it is.
     """
     sids = set()
     from_cookie = False
@@ -157,11 +170,36 @@ def presented(request: HttpRequest, body_refresh: str | None) -> Presented:
             if raw:
                 from_cookie = from_cookie or is_cookie
                 sids.add(token_sid(raw, token_type))
-    session_user = dualauth_settings.session_enabled and auth.SESSION_KEY in request.session
-    if session_user:
-        from_cookie = True
-        sids.add(parse_sid(request.session.get(services.SESSION_SID_KEY)))
-    return Presented(frozenset(sids - {None}), from_cookie, session_user)  # type: ignore[arg-type]
+    session_key = None
+    if dualauth_settings.session_enabled:
+        session_sids, signed_in = _session_sign_ins(request)
+        if signed_in:
+            from_cookie = True
+            session_key = cookie_session_key(request) or ""
+            sids.update(session_sids)
+    return Presented(frozenset(sids - {None}), from_cookie, session_key)  # type: ignore[arg-type]
+
+
+def cookie_session_key(request: HttpRequest) -> str | None:
+    """The session key the request came with (``DualAuthMiddleware`` keeps it, cleaned, before anything cycles it)."""
+    key = getattr(request, INITIAL_SESSION_KEY_ATTR, _UNSET)
+    if key is _UNSET:
+        key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    return key if isinstance(key, str) and key else None
+
+
+def _session_sign_ins(request: HttpRequest) -> tuple[set[uuid.UUID | None], bool]:
+    """The sign-in of the request's Django session, by the sid in its data or else by its key; and whether
+    the session is signed in at all (one from before dualauth has a user and no sid)."""
+    try:
+        data = request.session
+        if auth.SESSION_KEY in data:
+            return {parse_sid(data.get(services.SESSION_SID_KEY))}, True
+    except Exception as exc:  # noqa: BLE001 - any engine, any error: unreadable data is no reason to keep a sign-in
+        logger.warning("dualauth: a session's data could not be read (%s); its sign-in is found by key", exc)
+    key = cookie_session_key(request)
+    found: set[uuid.UUID | None] = set(services.sign_ins_of_session(key)) if key else set()
+    return found, bool(found)
 
 
 def current_sid_of(user: Any) -> uuid.UUID | None:

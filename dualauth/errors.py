@@ -10,6 +10,17 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .exceptions import UNRECORDED
+
+
+class Unavailable(exceptions.APIException):
+    """What could not be recorded was not done: try again (``Retry-After``)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = UNRECORDED
+    default_code = "unavailable"
+    wait = 5
+
 
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE

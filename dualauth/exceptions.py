@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+UNRECORDED = _("The sign-out could not be recorded; try again in a moment.")
+
+
+class NotRecorded(Exception):
+    """The database could not record the end of a sign-in: the caller must not say it ended (``UNRECORDED``)."""
 
 
 class SignInRefused(Exception):

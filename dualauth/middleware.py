@@ -16,9 +16,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 
-from .credentials import current_request, request_credential
+from . import services
+from .authentication import csrf_failure
+from .credentials import INITIAL_SESSION_KEY_ATTR, cookie_session_key, current_request, request_credential
+from .exceptions import UNRECORDED, NotRecorded
 
-INITIAL_SESSION_KEY_ATTR = "_dualauth_initial_session_key"
 # What any session engine's cookie is made of (Django's keys, signed-cookie values): printable ASCII.
 _PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
@@ -67,6 +69,31 @@ class DualAuthMiddleware:
             return await self.get_response(request)  # type: ignore[no-any-return]
         finally:
             current_request.reset(token)
+
+    def process_view(self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any) -> Any:
+        """The admin's logout ends the sign-in of a session whose data cannot be read (its store is down).
+
+        The admin answers an anonymous user's logout with a redirect and never
+        calls ``logout()``; without this, a copy of the cookie would work again
+        once a session store that persists came back. Found by its key, as the
+        API's logout does.
+        """
+        if request.method != "POST" or getattr(view_func, "admin_site", None) is None:  # set by AdminSite on its views
+            return None
+        match = request.resolver_match
+        if match is None or match.url_name != "logout" or request.user.is_authenticated:
+            return None  # an authenticated logout goes through logout() and the user_logged_out receiver
+        key = cookie_session_key(request)
+        if key is None or csrf_failure(request) is not None:
+            return None
+        try:
+            services.log_out(services.sign_ins_of_session(key), key)
+        except NotRecorded:
+            services.keep_session_cookie(request, key)
+            return HttpResponse(
+                str(UNRECORDED), status=503, content_type="text/plain; charset=utf-8", headers={"Retry-After": "5"}
+            )
+        return None
 
     def _prepare(self, request: HttpRequest) -> Token[HttpRequest | None]:
         """Install the lazy user; nothing here touches a database, a cache or a socket."""

@@ -423,6 +423,14 @@ RETRY_AFTER = OpenApiParameter(
     required=True,
     description="Seconds to wait before trying again.",
 )
+RETRY_LOGOUT_AFTER = OpenApiParameter(
+    "Retry-After",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    response=[503],
+    required=True,
+    description="Seconds to wait before trying the sign-out again.",
+)
 WWW_AUTHENTICATE = OpenApiParameter(
     "WWW-Authenticate", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[401], description="The challenge."
 )
@@ -493,6 +501,10 @@ class LogoutViewScheme(_View):
         if _enabled(CSRF):
             responses[400] = UNPARSABLE_FORM
             responses[403] = CSRF_FAILED
+        responses[503] = _error(
+            "The database could not record the sign-out: nothing ended, the cookies are kept; try again "
+            "(`code`: `unavailable`)."
+        )
         view = _subclass(self.view, authentication_classes=[DualAuthentication, _RefreshCookieCredential])
         return _describe(
             view,
@@ -503,6 +515,7 @@ class LogoutViewScheme(_View):
             "A refresh token may also be given in the body.",
             request=RefreshSerializer,
             responses=responses,
+            parameters=[RETRY_LOGOUT_AFTER],
         )
 
 

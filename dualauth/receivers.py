@@ -12,8 +12,7 @@ from django.db.models.signals import class_prepared, post_delete, post_init, pos
 from django.dispatch import receiver
 
 from . import services, user_marks
-from .credentials import current_request, current_sid_of
-from .middleware import INITIAL_SESSION_KEY_ATTR
+from .credentials import INITIAL_SESSION_KEY_ATTR, cookie_session_key, current_request, current_sid_of
 from .models import AuthSession, Reason
 
 
@@ -128,8 +127,14 @@ def connect_user_model() -> None:
 
 @receiver(user_logged_out, dispatch_uid="dualauth.receivers.end_session")
 def end_session(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    """Django's ``logout()`` ends the session's sign-in; the session itself is flushed by Django."""
-    if request is not None and hasattr(request, "session"):
-        sid = request.session.get(services.SESSION_SID_KEY)
-        if sid:
-            services.revoke(sid, Reason.LOGOUT, delete_session=False)
+    """Django's ``logout()`` ends the session's sign-in, found by its key when the session data cannot be
+    read (its store is down); the session itself is flushed by Django."""
+    if request is None or not hasattr(request, "session"):
+        return
+    sid = request.session.get(services.SESSION_SID_KEY)
+    if sid:
+        services.revoke(sid, Reason.LOGOUT, delete_session=False)
+        return
+    key = cookie_session_key(request)
+    for found in services.sign_ins_of_session(key) if key else ():
+        services.revoke(found, Reason.LOGOUT, delete_session=False)

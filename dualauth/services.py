@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -24,7 +24,7 @@ from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
@@ -35,7 +35,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from . import signals, user_marks, users
 from .client_info import client_ip, user_agent
 from .conf import dualauth_settings
-from .exceptions import SignInRefused
+from .exceptions import NotRecorded, SignInRefused
 from .models import AuthSession, Kind, Reason
 from .stores import SignInState, get_store, hash_session_key
 from .tokens import SID_CLAIM, AccessToken, RefreshToken, decode, jwt_settings, parse_sid
@@ -541,6 +541,68 @@ def revoke(target: AuthSession | uuid.UUID | str, reason: str, *, delete_session
     logger.info("dualauth: sign-in %s of user %s revoked (%s)", row.pk, row.user_id, reason)
     signals.session_revoked.send(sender=AuthSession, auth_session=row, reason=reason)
     return True
+
+
+_UNREACHABLE = (OperationalError, InterfaceError)
+
+
+def sign_ins_of_session(session_key: str) -> list[uuid.UUID]:
+    """The live sign-ins of the Django session with this key.
+
+    How a logout finds its sign-in when the session data cannot be read (its
+    session store is down): the key is in the cookie, and in the row.
+    ``NotRecorded`` if the database cannot answer either.
+    """
+    if not session_key or settings.SESSION_ENGINE == SIGNED_COOKIES_ENGINE:
+        return []
+    rows = AuthSession.objects.filter(kind=Kind.SESSION, session_key=session_key, revoked_at__isnull=True)
+    try:
+        return list(rows.values_list("pk", flat=True))
+    except _UNREACHABLE as exc:
+        raise NotRecorded from exc
+
+
+def log_out(sids: Iterable[uuid.UUID], session_key: str | None = None) -> int:
+    """End the sign-ins a logout presented; return how many were live.
+
+    Only the database can record that a sign-in ended: a session store can
+    delete a session, but one restored from an older snapshot would bring it
+    back. So when the database cannot be written, ``NotRecorded`` is raised
+    (the client is told to try again), after the Django session, if any, has
+    been deleted as far as its engine can.
+    """
+    try:
+        return sum(revoke(sid, Reason.LOGOUT) for sid in sids)
+    except _UNREACHABLE as exc:
+        logger.warning("dualauth: a logout could not be recorded: the database is unreachable (%s)", exc)
+        if session_key:
+            _delete_django_session(session_key)
+        raise NotRecorded from exc
+
+
+def keep_session_cookie(request: HttpRequest, session_key: str | None) -> None:
+    """Leave the client's session cookie alone in this response, so it can try again.
+
+    A session whose data could not be read looks empty, and Django deletes
+    the cookie of an empty session; an untouched store under the same key
+    is neither empty nor modified.
+    """
+    if session_key:
+        request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+
+
+def end_request_session(request: HttpRequest) -> None:
+    """Django's ``logout()`` for the request, after its sign-in was revoked.
+
+    A session engine that cannot delete the session (its store is down, and
+    raises) must not turn the logout into a 500: the sign-in has ended, and
+    an empty session in its place makes Django delete the cookie.
+    """
+    try:
+        auth.logout(request)
+    except Exception as exc:  # noqa: BLE001 - any engine, any backend error
+        logger.warning("dualauth: the session engine could not delete a logged-out session (%s)", type(exc).__name__)
+        request.session = import_module(settings.SESSION_ENGINE).SessionStore()
 
 
 def user_changed(

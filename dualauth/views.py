@@ -20,8 +20,8 @@ from .authentication import DualAuthentication, enforce_csrf
 from .client_info import client_ip
 from .conf import dualauth_settings
 from .cookies import clear_token_cookies, set_token_cookies
-from .errors import exception_handler
-from .exceptions import SignInRefused
+from .errors import Unavailable, exception_handler
+from .exceptions import NotRecorded, SignInRefused
 from .models import Kind, Reason
 from .parsers import JSONParser
 from .serializers import AuthSessionSerializer, LoginSerializer, RefreshSerializer, user_data
@@ -111,14 +111,17 @@ class LogoutView(PublicAPIView):
     """Revoke whatever sign-in the request's credentials belong to; needs none of them to be valid."""
 
     def post(self, request: Request) -> Response:
-        presented = credentials.presented(request._request, _body_refresh(request))
-        if presented.from_cookie:
-            enforce_csrf(request)
-        for sid in presented.sids:
-            services.revoke(sid, Reason.LOGOUT)
+        try:
+            presented = credentials.presented(request._request, _body_refresh(request))
+            if presented.from_cookie:
+                enforce_csrf(request)
+            services.log_out(presented.sids, presented.session_key)
+        except NotRecorded:
+            services.keep_session_cookie(request._request, credentials.cookie_session_key(request._request))
+            raise Unavailable() from None
         response = Response(status=status.HTTP_204_NO_CONTENT)
-        if presented.session_user:
-            auth.logout(request._request)
+        if presented.session_key is not None:
+            services.end_request_session(request._request)
             if dualauth_settings.CLEAR_SITE_DATA_ON_LOGOUT:
                 response["Clear-Site-Data"] = '"cookies"'
         clear_token_cookies(response)

@@ -24,7 +24,7 @@ AUTHENTICATED_UNSAFE = {("/api/auth/sessions/{id}/", "delete"), ("/api/auth/sess
 # The refusals each operation can give in hybrid mode with both transports (the test settings).
 ERRORS = {
     ("/api/auth/login/", "post"): {"400", "401", "403", "429"},
-    ("/api/auth/logout/", "post"): {"400", "403"},
+    ("/api/auth/logout/", "post"): {"400", "403", "503"},
     ("/api/auth/token/refresh/", "post"): {"400", "401", "403"},
     ("/api/auth/me/", "get"): {"401"},
     ("/api/auth/sessions/", "get"): {"401"},
@@ -89,7 +89,7 @@ def test_request_and_response_bodies(schema: dict[str, Any]) -> None:
     assert set(components["DualauthTokens"]["required"]) == {"access_expires_at", "refresh_expires_at"}
     assert components["DualauthUser"]["properties"]["id"]["type"] == "integer"
 
-    assert list(paths["/api/auth/logout/"]["post"]["responses"]) == ["204", "400", "403"]
+    assert list(paths["/api/auth/logout/"]["post"]["responses"]) == ["204", "400", "403", "503"]
     assert "content" not in paths["/api/auth/logout/"]["post"]["responses"]["204"]
     assert body("/api/auth/me/", "get", "200")["$ref"].endswith("/DualauthMe")
     assert body("/api/auth/sessions/", "get", "200")["items"]["$ref"].endswith("/DualauthSignIn")
@@ -127,12 +127,14 @@ def test_every_refusal_refers_to_the_error_component(schema: dict[str, Any]) -> 
     assert error["properties"]["errors"]["additionalProperties"]["items"] == {"type": "string"}
     for (path, method), expected in ERRORS.items():
         responses = schema["paths"][path][method]["responses"]
-        refusals = {status for status in responses if status.startswith("4")}
+        refusals = {status for status in responses if status.startswith(("4", "5"))}
         assert refusals == expected, (path, method)
         for status in refusals:
             assert responses[status]["content"]["application/json"]["schema"] == {"$ref": ERROR_REF}
     login = schema["paths"]["/api/auth/login/"]["post"]["responses"]
     assert login["429"]["headers"]["Retry-After"]["required"] is True
+    logout = schema["paths"]["/api/auth/logout/"]["post"]["responses"]
+    assert logout["503"]["headers"]["Retry-After"]["required"] is True
 
 
 def test_security_schemes_in_hybrid_mode(schema: dict[str, Any], settings: Any) -> None:

@@ -1,6 +1,7 @@
 """The example project's URLs plus a view where users change their own privileges (as a sudo flow would),
-and a DRF view only staff may call."""
+a DRF view only staff may call, and Django's own logout view."""
 
+from django.contrib.auth.views import LogoutView
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
@@ -31,5 +32,6 @@ class StaffOnly(APIView):
 urlpatterns = [
     path("become-staff/", become_staff),
     path("staff-only/", StaffOnly.as_view()),
+    path("accounts/logout/", LogoutView.as_view()),
     path("", include("example_project.urls")),
 ]

@@ -1,0 +1,190 @@
+"""A logout is recorded, or it says it was not: outages of the session store and of the database.
+
+Django's sessions live on a private ``redis-server`` that persists (append-only
+file, fsync on every write), as production session stores are run: stopped,
+it loses nothing, and restarted, it brings back every session it held. A
+logout made meanwhile must still end the sign-in (found by its session key,
+since the session data cannot be read), so the session that comes back is
+refused. When the database cannot record a logout either, the answer is a
+503, never a 204.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import OperationalError, connection
+from django.test import Client
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from dualauth.models import AuthSession
+
+from .conftest import SignInClient, require_programs
+from .redis_server import RedisServer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RedisServer]:
+    require_programs("redis-server")
+    server = RedisServer("--appendonly", "yes", "--appendfsync", "always")
+    server.start()
+    yield server
+    server.close()
+
+
+@pytest.fixture(params=["ignore-exceptions", "raise-exceptions"])
+def sessions_on_redis(
+    request: pytest.FixtureRequest, server: RedisServer, settings: Any, use_mode: Any, monkeypatch: Any
+) -> RedisServer:
+    """Django sessions in the private Redis (the ``cache`` engine: nowhere else); the state store as the
+    profile runs it. With django-redis' ``IGNORE_EXCEPTIONS`` an unreadable session looks empty; without, it raises."""
+    from django_redis.pool import ConnectionFactory
+
+    if server.process is None:
+        server.start()
+    server.client().flushall()
+    monkeypatch.setattr(ConnectionFactory, "_pools", {})
+    settings.CACHES = {
+        **settings.CACHES,
+        "sessions": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": server.url,
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": 0.5,
+                "SOCKET_TIMEOUT": 0.5,
+                "IGNORE_EXCEPTIONS": request.param == "ignore-exceptions",
+                "CONNECTION_POOL_KWARGS": {"retry": Retry(NoBackoff(), 0)},
+            },
+        },
+    }
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    settings.SESSION_CACHE_ALIAS = "sessions"
+    use_mode("hybrid")
+    return server
+
+
+def _session_keys(server: RedisServer) -> list[bytes]:
+    return server.client().keys("*django.contrib.sessions.cache*")
+
+
+def test_a_logout_while_the_session_store_is_down_ends_the_sign_in_for_good(
+    sessions_on_redis: RedisServer, alice: Any
+) -> None:
+    client = SignInClient("session")
+    assert client.login("alice").status_code == 200
+    assert client.get("/api/auth/me/").status_code == 200
+    stolen = client.copy()
+    sessions_on_redis.stop()
+    assert client.post("/api/auth/logout/").status_code == 204
+    row = AuthSession.objects.get(pk=client.session_id)
+    assert row.revoked_reason == "logout"
+    sessions_on_redis.start()  # from its append-only file: the session is back...
+    assert _session_keys(sessions_on_redis)
+    assert stolen.get("/api/auth/me/").status_code == 401  # ...and refused
+    assert b"Not signed in" in stolen.client.get("/").content
+
+
+def test_a_logout_while_the_session_store_is_down_still_needs_the_csrf_token(
+    sessions_on_redis: RedisServer, alice: Any
+) -> None:
+    client = SignInClient("session")
+    assert client.login("alice").status_code == 200
+    sessions_on_redis.stop()
+    forged = client.client.post("/api/auth/logout/", {}, format="json")  # no X-CSRFToken header
+    assert forged.status_code == 403
+    assert AuthSession.objects.get(pk=client.session_id).revoked_at is None
+
+
+@pytest.mark.urls("tests.security.urls")
+def test_djangos_logout_while_the_session_store_is_down_ends_the_sign_in(
+    sessions_on_redis: RedisServer, make_user: Any
+) -> None:
+    """Django's ``logout()`` (its ``LogoutView`` here; allauth's and others' call it too) is a revocation path
+    that starts from a session cookie: the ``user_logged_out`` receiver finds the sign-in by key."""
+    admin = make_user("admin", is_staff=True, is_superuser=True)
+    browser = Client(enforce_csrf_checks=True)
+    browser.get("/admin/login/")
+    csrf = browser.cookies["csrftoken"].value
+    login = browser.post("/admin/login/", {"username": "admin", "password": "admin", "csrfmiddlewaretoken": csrf})
+    assert login.status_code == 302
+    assert browser.get("/admin/").status_code == 200
+    kept = browser.cookies["sessionid"].value
+    sessions_on_redis.stop()
+    browser.post("/accounts/logout/", {"csrfmiddlewaretoken": browser.cookies["csrftoken"].value})
+    assert AuthSession.objects.get(user=admin).revoked_reason == "logout"
+    sessions_on_redis.start()
+    thief = Client()
+    thief.cookies["sessionid"] = kept
+    assert thief.get("/admin/").status_code == 302  # to the login page
+
+
+class DatabaseDown:
+    """Every query fails the way an unreachable database fails (Django's own execute_wrapper hook)."""
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        raise OperationalError("could not connect to server: Connection refused")
+
+
+@pytest.mark.parametrize("flavour", ["session", "header", "cookie"])
+def test_when_nothing_can_record_the_logout_the_answer_is_503(
+    sessions_on_redis: RedisServer, alice: Any, flavour: str
+) -> None:
+    client = SignInClient(flavour)
+    assert client.login("alice").status_code == 200
+    sessions_on_redis.stop()
+    with connection.execute_wrapper(DatabaseDown()):
+        body = {"refresh": client.refresh} if flavour == "header" else {}
+        answer = client.post("/api/auth/logout/", body)
+    assert answer.status_code == 503
+    assert answer.json()["code"] == "unavailable"
+    assert answer["Retry-After"]
+    assert "dualauth_access" not in answer.cookies  # the client keeps what it needs to try again
+    assert "sessionid" not in answer.cookies
+    sessions_on_redis.start()
+    assert client.get("/api/auth/me/").status_code == 200  # nothing was ended: that is what the 503 said
+    assert client.post("/api/auth/logout/", body).status_code == 204  # and trying again works
+    assert client.get("/api/auth/me/").status_code == 401
+
+
+def test_when_only_the_database_is_down_the_logout_is_a_503_and_the_session_is_gone(
+    sessions_on_redis: RedisServer, alice: Any
+) -> None:
+    """The session store can delete the session but cannot record the sign-in's end for good (a restore from an
+    older snapshot would bring it back): only the database can, so this is a 503 too, and trying again ends it."""
+    client = SignInClient("session")
+    assert client.login("alice").status_code == 200
+    with connection.execute_wrapper(DatabaseDown()):
+        assert client.post("/api/auth/logout/").status_code == 503
+    assert not _session_keys(sessions_on_redis)
+    assert client.post("/api/auth/logout/").status_code == 204
+    assert AuthSession.objects.get(pk=client.session_id).revoked_reason == "logout"
+
+
+def test_the_admins_logout_while_the_session_store_is_down_ends_the_sign_in(
+    sessions_on_redis: RedisServer, make_user: Any
+) -> None:
+    """The admin sees an anonymous user and would only redirect, never calling ``logout()``: the middleware
+    ends the sign-in of the cookie's key first, so the session the store brings back is refused."""
+    admin = make_user("admin", is_staff=True, is_superuser=True)
+    browser = Client(enforce_csrf_checks=True)
+    browser.get("/admin/login/")
+    csrf = browser.cookies["csrftoken"].value
+    browser.post("/admin/login/", {"username": "admin", "password": "admin", "csrfmiddlewaretoken": csrf})
+    assert browser.get("/admin/").status_code == 200
+    kept = browser.cookies["sessionid"].value
+    sessions_on_redis.stop()
+    forged = Client(enforce_csrf_checks=True)
+    forged.cookies["sessionid"] = kept
+    forged.post("/admin/logout/")  # no CSRF token: nothing ends
+    assert AuthSession.objects.get(user=admin).revoked_at is None
+    browser.post("/admin/logout/", {"csrfmiddlewaretoken": browser.cookies["csrftoken"].value})
+    assert AuthSession.objects.get(user=admin).revoked_reason == "logout"
+    sessions_on_redis.start()
+    thief = Client()
+    thief.cookies["sessionid"] = kept
+    assert thief.get("/admin/").status_code == 302  # to the login page
