@@ -34,6 +34,14 @@ MESSAGES = {
     "E017": "DUALAUTH['REFRESH_COOKIE'] has the __Host- prefix, which needs Path=/; the refresh cookie is "
     "path-scoped to dualauth's URLs: use the __Secure- prefix.",
     "E018": "DUALAUTH['EXTRA_PRIVILEGE_FIELDS'] is {value!r}; it must be a list of field names of {model}{unknown}.",
+    "E019": "'dualauth.middleware.DualAuthMiddleware' is not in MIDDLEWARE, but Django sessions are: revoked and "
+    "idled-out sessions keep working in the admin and in plain Django views.",
+    "E020": "REST_FRAMEWORK['DEFAULT_AUTHENTICATION_CLASSES'] lists {classes} next to DualAuthentication: "
+    "a credential dualauth has ended (a logged-out token, a revoked session) still works through {them}.",
+    "W007": "REST_FRAMEWORK['DEFAULT_AUTHENTICATION_CLASSES'] does not list "
+    "'dualauth.authentication.DualAuthentication': DRF views authenticate without dualauth's revocation checks.",
+    "W008": "These DRF views name authentication classes that bypass dualauth, so revocation does not reach them: "
+    "{views}.",
     "W001": "SIMPLE_JWT['SIGNING_KEY'] is SECRET_KEY: tokens and every other signed value share one key.",
     "W002": "SIMPLE_JWT['SIGNING_KEY'] has {length} bytes; {algorithm} needs at least {needed} (RFC 7518 §3.2).",
     "W003": "DUALAUTH['COOKIE_SECURE'] is False while DEBUG is off: token cookies travel over plain HTTP.",
@@ -45,6 +53,11 @@ MESSAGES = {
 }
 
 HINTS = {
+    "E019": "Add it to MIDDLEWARE after 'django.contrib.auth.middleware.AuthenticationMiddleware'.",
+    "E020": "Remove them: DualAuthentication already accepts sessions and tokens in the modes that use them.",
+    "W007": "Set REST_FRAMEWORK = {'DEFAULT_AUTHENTICATION_CLASSES': ['dualauth.authentication.DualAuthentication']}.",
+    "W008": "Give them authentication_classes = [DualAuthentication] (or leave the default), or silence "
+    "dualauth.W008 in SILENCED_SYSTEM_CHECKS if they must accept other credentials.",
     "E002": "Known keys: " + ", ".join(sorted(DEFAULTS)) + ".",
     "W001": "Set SIMPLE_JWT['SIGNING_KEY'] to its own random secret so either can be rotated alone.",
     "W002": "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(64))'",
@@ -176,21 +189,110 @@ def _valid_rate(rate: Any) -> bool:
     return count.isdigit() and int(count) > 0 and period[:1] in ("s", "m", "h", "d")
 
 
+SESSION_MIDDLEWARE = "django.contrib.sessions.middleware.SessionMiddleware"
+AUTHENTICATION_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
+DUALAUTH_MIDDLEWARE = "dualauth.middleware.DualAuthMiddleware"
+
+
+def _position(middleware: list[Any], path: str) -> int | None:
+    """Where ``path``, or a subclass of it, sits in ``middleware`` (as Django's own auth checks look)."""
+    wanted = import_string(path)
+    for index, entry in enumerate(middleware):
+        try:
+            found = import_string(entry) if isinstance(entry, str) else None
+        except ImportError:
+            continue
+        if isinstance(found, type) and issubclass(found, wanted):
+            return index
+    return None
+
+
 def _middleware_errors() -> list[CheckMessage]:
     middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
-    ours = "dualauth.middleware.DualAuthMiddleware"
-    if ours not in middleware:
-        return []
-    position = middleware.index(ours)
+    ours = _position(middleware, DUALAUTH_MIDDLEWARE)
+    if ours is None:
+        return [_error("E019")] if _position(middleware, SESSION_MIDDLEWARE) is not None else []
     needed = [
-        m
-        for m in (
-            "django.contrib.sessions.middleware.SessionMiddleware",
-            "django.contrib.auth.middleware.AuthenticationMiddleware",
-        )
-        if m not in middleware[:position]
+        path
+        for path in (SESSION_MIDDLEWARE, AUTHENTICATION_MIDDLEWARE)
+        if (index := _position(middleware, path)) is None or index > ours
     ]
     return [_error("E013", needed=" and ".join(repr(m) for m in needed))] if needed else []
+
+
+# DRF authentication classes that accept a credential without asking dualauth whether its sign-in lives.
+BYPASSING = (
+    "rest_framework_simplejwt.authentication.JWTAuthentication",
+    "rest_framework_simplejwt.authentication.JWTStatelessUserAuthentication",
+    "rest_framework.authentication.SessionAuthentication",
+    "rest_framework.authentication.TokenAuthentication",
+    "rest_framework.authentication.BasicAuthentication",
+)
+
+
+def _bypassing(classes: Any) -> list[type]:
+    """Those of ``classes`` that are (or subclass) one of ``BYPASSING``."""
+    known = tuple(import_string(path) for path in BYPASSING)
+    return [cls for cls in classes or () if isinstance(cls, type) and issubclass(cls, known)]
+
+
+def _name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+@register(Tags.security, Tags.compatibility)
+def check_drf_wiring(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """DRF's default authentication classes: dualauth's, and nothing that accepts what dualauth has ended."""
+    from rest_framework.settings import api_settings
+
+    from .authentication import DualAuthentication
+
+    try:
+        defaults = list(api_settings.DEFAULT_AUTHENTICATION_CLASSES)
+    except ImportError:
+        return []  # DRF's own check reports a class it cannot import
+    if not any(isinstance(cls, type) and issubclass(cls, DualAuthentication) for cls in defaults):
+        return [_error("W007")]
+    bypassing = _bypassing(defaults)
+    if bypassing:
+        names = ", ".join(repr(_name(cls)) for cls in bypassing)
+        return [_error("E020", classes=names, them="it" if len(bypassing) == 1 else "them")]
+    return []
+
+
+@register(Tags.security, Tags.urls)
+def check_views(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """DRF views in the URL conf whose own ``authentication_classes`` bypass dualauth (one walk of the resolver)."""
+    from django.urls import get_resolver
+    from rest_framework.settings import api_settings
+
+    found: dict[str, str] = {}
+    try:
+        defaults = list(api_settings.DEFAULT_AUTHENTICATION_CLASSES)
+        _walk(get_resolver().url_patterns, "", defaults, found)
+    except Exception:  # noqa: BLE001 - a URL conf that cannot load is Django's own check's to report
+        return []
+    if not found:
+        return []
+    views = "; ".join(f"{route} ({classes})" for route, classes in sorted(found.items()))
+    return [_error("W008", views=views)]
+
+
+def _walk(patterns: Any, prefix: str, defaults: list[Any], found: dict[str, str]) -> None:
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern)
+        if hasattr(pattern, "url_patterns"):
+            _walk(pattern.url_patterns, route, defaults, found)
+            continue
+        view_class = getattr(pattern.callback, "cls", None)
+        if not isinstance(view_class, type) or view_class.__module__.startswith("dualauth."):
+            continue
+        classes = list(getattr(view_class, "authentication_classes", ()))
+        if classes == defaults:
+            continue  # the defaults: check_drf_wiring speaks for them
+        bypassing = _bypassing(classes)
+        if bypassing:
+            found[route or "/"] = ", ".join(cls.__name__ for cls in bypassing)
 
 
 def _prefix_errors() -> list[CheckMessage]:

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from dualauth.checks import check_settings
+from dualauth.checks import check_drf_wiring, check_settings, check_views
 from dualauth.conf import dualauth_settings
 
 
@@ -112,3 +112,73 @@ def test_settings_reload_on_override(settings: Any) -> None:
 def test_unknown_attribute_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="NOPE"):
         dualauth_settings.NOPE  # noqa: B018
+
+
+# Wiring that silently undoes revocation -----------------------------------------------------------
+
+DUAL = "dualauth.authentication.DualAuthentication"
+
+
+def _all_ids() -> list[str]:
+    from django.core import checks
+
+    return [message.id for message in checks.run_checks(include_deployment_checks=False) if message.id]
+
+
+def test_the_example_projects_wiring_is_clean() -> None:
+    assert [i for i in _all_ids() if i.startswith("dualauth.")] == []
+
+
+def test_sessions_without_dualauths_middleware_is_an_error(settings: Any) -> None:
+    """Revoked and idled-out sessions would keep working in the admin and plain views."""
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "DualAuthMiddleware" not in m]
+    assert "dualauth.E019" in _all_ids()
+
+
+def test_no_sessions_and_no_middleware_is_fine(settings: Any) -> None:
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "DualAuthMiddleware" not in m and "Session" not in m]
+    assert "dualauth.E019" not in _all_ids()
+
+
+def test_a_subclass_of_the_middleware_counts(settings: Any) -> None:
+    settings.MIDDLEWARE = [m.replace("dualauth.middleware.DualAuthMiddleware", "tests.wiring.OwnDualAuthMiddleware")
+                           for m in settings.MIDDLEWARE]  # fmt: skip
+    ids = _all_ids()
+    assert "dualauth.E019" not in ids
+    assert "dualauth.E013" not in ids
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework_simplejwt.authentication.JWTStatelessUserAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+    ],
+)
+def test_a_class_that_bypasses_dualauth_next_to_it_is_an_error(settings: Any, extra: str) -> None:
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_AUTHENTICATION_CLASSES": [DUAL, extra]}
+    (error,) = [m for m in check_drf_wiring() if m.id == "dualauth.E020"]
+    assert extra in error.msg
+
+
+def test_dualauthentication_missing_from_drfs_defaults_is_a_warning_naming_the_fix(settings: Any) -> None:
+    rest = {k: v for k, v in settings.REST_FRAMEWORK.items() if k != "DEFAULT_AUTHENTICATION_CLASSES"}
+    settings.REST_FRAMEWORK = rest  # DRF's defaults: SessionAuthentication, BasicAuthentication
+    (warning,) = check_drf_wiring()
+    assert warning.id == "dualauth.W007"
+    assert DUAL in warning.hint
+
+
+@pytest.mark.urls("tests.wiring")
+def test_views_whose_own_classes_bypass_dualauth_are_listed() -> None:
+    (warning,) = check_views()
+    assert warning.id == "dualauth.W008"
+    assert "token/ (LegacyJWT)" in warning.msg
+    assert "v1/basic/ (BasicAuthentication)" in warning.msg
+    assert "v1/things/ (JWTAuthentication)" in warning.msg
+    assert "fine/" not in warning.msg
+    assert "public/" not in warning.msg
+    assert "api/auth/" not in warning.msg

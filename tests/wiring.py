@@ -1,0 +1,67 @@
+"""For the wiring checks: a URL conf with DRF views that bypass dualauth and some that do not, and a
+project's own subclass of the middleware."""
+
+from django.urls import include, path
+from rest_framework.authentication import BasicAuthentication
+from rest_framework.decorators import api_view, authentication_classes
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.viewsets import ViewSet
+from rest_framework_simplejwt.authentication import JWTAuthentication
+
+from dualauth.authentication import DualAuthentication
+from dualauth.middleware import DualAuthMiddleware
+
+
+class OwnDualAuthMiddleware(DualAuthMiddleware):
+    pass
+
+
+class LegacyJWT(JWTAuthentication):
+    """A project's own subclass still bypasses dualauth."""
+
+
+class TokenView(APIView):
+    authentication_classes = [LegacyJWT]
+
+    def get(self, request: Request) -> Response:
+        return Response({})
+
+
+class Fine(APIView):
+    authentication_classes = [DualAuthentication]
+
+    def get(self, request: Request) -> Response:
+        return Response({})
+
+
+class Public(APIView):
+    authentication_classes: list[type] = []
+
+    def get(self, request: Request) -> Response:
+        return Response({})
+
+
+@api_view(["GET"])
+@authentication_classes([BasicAuthentication])
+def basic(request: Request) -> Response:
+    return Response({})
+
+
+class Things(ViewSet):
+    authentication_classes = [DualAuthentication, JWTAuthentication]
+
+    def list(self, request: Request) -> Response:
+        return Response([])
+
+
+nested = [path("basic/", basic), path("things/", Things.as_view({"get": "list"}))]
+
+urlpatterns = [
+    path("token/", TokenView.as_view()),
+    path("fine/", Fine.as_view()),
+    path("public/", Public.as_view()),
+    path("v1/", include(nested)),
+    path("", include("example_project.urls")),
+]
