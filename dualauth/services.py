@@ -382,7 +382,7 @@ def refresh(raw: Any, request: HttpRequest) -> SignIn:
             raise SignInRefused(_("This refresh token was just used by a concurrent request."), "refresh_conflict")
         raise SignInRefused(ENDED, "session_ended")
     if _within_reuse_grace(row, jti, now):
-        logger.info("dualauth: the refresh token sign-in %s just rotated was presented again, within the grace", row.pk)
+        logger.info("dualauth: a refresh token sign-in %s rotated within the grace was presented again", row.pk)
         raise SignInRefused(
             _("This refresh token was just replaced by a concurrent refresh; use the new one."), "refresh_conflict"
         )
@@ -393,19 +393,23 @@ def refresh(raw: Any, request: HttpRequest) -> SignIn:
 
 
 def _within_reuse_grace(row: AuthSession, jti: Any, now: datetime) -> bool:
-    """Whether ``jti`` is the token the last rotation replaced, presented within ``REFRESH_REUSE_GRACE``.
+    """Whether ``jti``, a token of this live sign-in, was rotated no more than ``REFRESH_REUSE_GRACE`` ago.
 
-    Two tabs or a retried request refreshing with the same token is not theft;
-    only the immediately previous token qualifies, and only briefly.
+    Tabs of one browser refresh with the same token at once, and the tab that
+    won may rotate again before the others' requests are read: every one of
+    them presents a token rotated a moment ago, which is not theft. When each
+    token was rotated is when the rotation blacklisted it; without simplejwt's
+    blacklist, only the token the last rotation replaced can be told.
     """
     grace = dualauth_settings.REFRESH_REUSE_GRACE
-    return bool(
-        grace
-        and jti
-        and row.previous_refresh_jti == jti
-        and row.rotated_at is not None
-        and now - row.rotated_at <= timedelta(seconds=grace)
-    )
+    if not grace or not jti:
+        return False
+    rotated_at = row.rotated_at if row.previous_refresh_jti == jti else None
+    if rotated_at is None and _blacklist_installed():
+        from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+
+        rotated_at = BlacklistedToken.objects.filter(token__jti=jti).values_list("blacklisted_at", flat=True).first()
+    return rotated_at is not None and now - rotated_at <= timedelta(seconds=grace)
 
 
 def _adopt_legacy_refresh(token: Any, request: HttpRequest) -> SignIn:

@@ -240,7 +240,8 @@ def test_after_the_reuse_grace_the_old_token_is_reuse(
     assert AuthSession.objects.get(pk=jwt_signed_in.session_id).revoked_reason == "refresh_reuse"
 
 
-def test_the_grace_covers_only_the_token_the_last_rotation_replaced(alice: Any, use_mode: Any) -> None:
+def test_a_token_rotated_within_the_grace_is_a_conflict_even_after_later_rotations(alice: Any, use_mode: Any) -> None:
+    """The tab that won a race may rotate again before the other tabs' requests are read: they still conflict."""
     use_mode("jwt", REFRESH_REUSE_GRACE=30)
     client = SignInClient("header")
     client.login("alice")
@@ -249,7 +250,28 @@ def test_the_grace_covers_only_the_token_the_last_rotation_replaced(alice: Any, 
     assert client.do_refresh().status_code == 200
     stale = SignInClient("header")
     stale.refresh = two_back
-    assert stale.do_refresh().json()["code"] == "refresh_reused"
+    assert stale.do_refresh().json()["code"] == "refresh_conflict"
+    assert AuthSession.objects.get(pk=client.session_id).revoked_at is None
+    assert client.get("/api/auth/me/").status_code == 200
+    assert client.do_refresh().status_code == 200
+
+
+def test_each_token_has_its_own_grace(alice: Any, use_mode: Any, monkeypatch: Any) -> None:
+    """A token rotated longer ago than the grace is re-use, even though the last rotation was a moment ago."""
+    use_mode("jwt", REFRESH_REUSE_GRACE=30)
+    client = SignInClient("header")
+    client.login("alice")
+    first = client.refresh
+    assert client.do_refresh().status_code == 200  # `first` rotated now
+    second = client.refresh
+    later = timezone.now() + timedelta(seconds=31)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    assert client.do_refresh().status_code == 200  # `second` rotated 31 s after `first`
+    stale = SignInClient("header")
+    stale.refresh = second
+    assert stale.do_refresh().json()["code"] == "refresh_conflict"  # rotated just now
+    stale.refresh = first
+    assert stale.do_refresh().json()["code"] == "refresh_reused"  # rotated 31 s ago
     assert AuthSession.objects.get(pk=client.session_id).revoked_reason == "refresh_reuse"
 
 
@@ -296,3 +318,48 @@ def test_racing_refreshes_never_yield_two_live_token_families(alice: Any, use_mo
         assert set(refused) == {"refresh_conflict"}
     else:
         assert len(live) <= 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("tabs", [2, 6, 20])
+@pytest.mark.parametrize("flavour", ["header", "cookie"])
+def test_tabs_refreshing_at_once_get_one_winner_and_the_sign_in_lives(
+    alice: Any, use_mode: Any, tabs: int, flavour: str
+) -> None:
+    """Every tab presents the same refresh token at once, over HTTP; the tab that wins renews again at once, as
+    a tab whose call was refused meanwhile would. One winner, every other tab a retryable conflict, the sign-in
+    alive, the winner's newest tokens working. On PostgreSQL, in both state stores (the two PostgreSQL runs)."""
+    use_mode("jwt", REFRESH_REUSE_GRACE=10)
+    first = SignInClient(flavour)
+    assert first.login("alice").status_code == 200
+    browser = [first.copy() for _ in range(tabs)]
+    start = threading.Barrier(tabs)
+    answers: list[Any] = []
+    renewed: list[int] = []
+
+    def tab(client: SignInClient) -> None:
+        try:
+            start.wait()
+            answer = client.do_refresh()
+            answers.append(answer.status_code if answer.status_code == 200 else answer.json()["code"])
+            if answer.status_code == 200:
+                renewed.append(client.do_refresh().status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=tab, args=(client,)) for client in browser]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(answers, key=str) == sorted([200] + ["refresh_conflict"] * (tabs - 1), key=str)
+    assert renewed == [200]
+    row = AuthSession.objects.get(pk=first.session_id)
+    assert row.revoked_at is None
+
+    def newest(client: SignInClient) -> str:
+        return client.refresh if flavour == "header" else client.client.cookies["dualauth_refresh"].value  # type: ignore[return-value]
+
+    (winner,) = [client for client in browser if _jti(newest(client)) == row.refresh_jti]
+    assert winner.get("/api/auth/me/").status_code == 200
