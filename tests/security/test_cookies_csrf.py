@@ -77,6 +77,23 @@ def test_refresh_cookie_is_path_scoped(alice: Any, use_mode: Any) -> None:
     assert response.cookies["dualauth_access"]["path"] == "/"
 
 
+def test_only_refresh_and_logout_read_the_refresh_cookie(alice: Any, use_mode: Any) -> None:
+    """What docs/api.md says: the browser sends the refresh cookie to every dualauth URL (its path is the mount
+    point), and no endpoint but ``token/refresh/`` and ``logout/`` takes it for a credential."""
+    use_mode("jwt")
+    client = SignInClient("cookie")
+    assert client.login("alice").status_code == 200
+    del client.client.cookies["dualauth_access"]  # the refresh cookie alone
+    assert client.get("/api/auth/me/").status_code == 401
+    assert client.get("/api/auth/sessions/").status_code == 401
+    assert client.get("/api/notes/").status_code == 401
+    assert client.post("/api/auth/sessions/revoke-others/").status_code == 401
+    assert client.do_refresh().status_code == 200
+    del client.client.cookies["dualauth_access"]
+    assert client.post("/api/auth/logout/").status_code == 204
+    assert AuthSession.objects.get(pk=client.session_id).revoked_reason == "logout"
+
+
 @pytest.mark.parametrize(
     "query", ["access_token={a}", "token={a}", "access={a}", "jwt={a}", "authorization=Bearer%20{a}", "sessionid={s}"]
 )
