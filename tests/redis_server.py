@@ -123,6 +123,10 @@ class Partition:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @property
+    def is_cut(self) -> bool:
+        return self._listener is None
+
     def heal(self) -> None:
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -224,6 +224,29 @@ def test_an_instance_cut_off_from_redis_is_seen_by_the_others_within_store_entry
     assert seen_live, "A never answered from its stale entry: the partition was not real"
 
 
+def test_a_revocation_made_while_backing_off_reaches_a_redis_that_is_back(
+    redis: RedisServer, partition: Partition, alice: Any, settings: Any, monkeypatch: Any
+) -> None:
+    """Instance B lost Redis a moment ago and is backing off (answering from the database) when Redis is
+    reachable again; instance A already uses it. A revocation made through B in that moment must reach Redis
+    at once, or A serves the live entry Redis still holds until B re-syncs."""
+    monkeypatch.setattr(RedisStore, "retry_after", 60.0)  # B stays in its back-off for the whole test
+    settings.CACHES = {**settings.CACHES, "direct": {**settings.CACHES["auth"], "LOCATION": redis.url}}
+    client = SignInClient("header")
+    client.login("alice")
+    assert client.get("/api/auth/me/").status_code == 200
+    a = RedisStore("direct", None)
+    sid = uuid.UUID(client.session_id)
+    partition.cut()
+    assert client.get("/api/auth/me/").status_code == 200  # B fails over to the database, and backs off
+    partition.heal()
+    assert services._live(a.get(sid), "jwt") is not None
+    assert client.post("/api/auth/logout/").status_code == 204  # through B, still backing off
+    state = a.get(sid)
+    assert state is not None
+    assert state.revoked
+
+
 def test_after_a_failure_redis_is_left_alone_for_a_moment(redis: RedisServer, alice: Any, monkeypatch: Any) -> None:
     """What keeps an outage cheap: one failed attempt per ``retry_after``, not one per request."""
     monkeypatch.setattr(RedisStore, "retry_after", 60.0)
@@ -231,9 +254,14 @@ def test_after_a_failure_redis_is_left_alone_for_a_moment(redis: RedisServer, al
     redis.stop()
     assert _statuses(clients) == {"live": 200, REVOKED: 401}  # the first check fails over to the database
     store = get_store()
+    real_client = store._client  # type: ignore[attr-defined]
     monkeypatch.setattr(store, "_client", lambda: pytest.fail("Redis was tried again during the back-off"))
     assert _statuses(clients) == {"live": 200, REVOKED: 401}
+    tried: list[bool] = []
+    monkeypatch.setattr(store, "_client", lambda: tried.append(True) or real_client())
     services.revoke(clients["live"].session_id, "admin")  # type: ignore[arg-type]
+    assert tried == [True]  # a revocation is tried once, back-off or not (Redis may be back)
+    monkeypatch.setattr(store, "_client", lambda: pytest.fail("Redis was tried again during the back-off"))
     assert _statuses(clients) == {"live": 401, REVOKED: 401}
 
 

@@ -32,6 +32,7 @@ a failed revocation write into silence.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -215,6 +216,7 @@ class RedisStore(BaseStore):
             client = self._available_client()
             if client is None:
                 self._remember(sid)
+                self._try_revocation(sid)
                 return
             state = self.database.get(sid)
             if state is None:
@@ -226,6 +228,16 @@ class RedisStore(BaseStore):
         except REDIS_ERRORS as exc:
             self._remember(sid)
             self._failed(exc)
+
+    def _try_revocation(self, sid: uuid.UUID) -> None:
+        """During the back-off, write a revocation anyway: Redis may be back already, serving other processes
+        the live entry it still holds until this one re-syncs. Reads wait out the back-off; a revocation, rare
+        and the one write that must not wait, pays for one attempt."""
+        state = self.database.get(sid)
+        if state is None or not state.revoked:
+            return
+        with contextlib.suppress(*REDIS_ERRORS):  # still unreachable: remembered, re-sent on the re-sync
+            self._write(self._client(), state)
 
     def resync(self, sids: Iterable[uuid.UUID]) -> int:
         count = 0

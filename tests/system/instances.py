@@ -69,6 +69,15 @@ def prepare(redis_url: str = REDIS_URL) -> None:
     manage("seed_demo")
 
 
+def revoked_in_database(sids: list[str] | set[str]) -> set[str]:
+    """Those of ``sids`` whose sign-in the database records as ended."""
+    with psycopg.connect(host="127.0.0.1", user="postgres", dbname=DATABASE) as connection:
+        rows = connection.execute(
+            "SELECT id FROM dualauth_authsession WHERE revoked_at IS NOT NULL AND id = ANY(%s::uuid[])", [list(sids)]
+        )
+        return {str(row[0]) for row in rows}
+
+
 def drop_database() -> None:
     with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres", autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')

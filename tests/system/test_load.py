@@ -5,8 +5,9 @@ in (session or jwt) on either instance, call the API on either, refresh (and
 sometimes race two refreshes of one token across both instances), then end
 the sign-in by logout or by revoking it, and try the old credential on both
 instances at once. Checked: no answer is a 5xx; no request is accepted with
-a credential after its revocation returned; no refresh token yields two
-token families; every login is a row. The figures are printed per operation.
+a credential after its revocation returned; every revocation answered 2xx
+is in the database; no refresh token yields two token families; every
+login is a row. The figures are printed per operation.
 The second run stops the instances' Redis (its own redis-server on a spare
 port) for ten seconds in the middle and prints the errors and latency of
 that window.
@@ -52,6 +53,7 @@ class Tally:
     sids: set[str] = field(default_factory=set)
     outage: threading.Event = field(default_factory=threading.Event)
     revoked_in_outage: list[tuple[str, Browser]] = field(default_factory=list)
+    revoked: set[str] = field(default_factory=set)  # sign-ins whose revocation was answered 2xx
 
     @property
     def logins(self) -> int:
@@ -123,6 +125,8 @@ def _client(pair: tuple[Instance, Instance], tally: Tally, deadline: float, seed
             ended = _call(tally, "revoke", browser, here, "DELETE", f"/api/auth/sessions/{sid}/")
             done = ended.status == 204
         if done:
+            with tally.lock:
+                tally.revoked.add(sid)
             if tally.outage.is_set():
                 with tally.lock:
                     tally.revoked_in_outage.append((sid, kept))
@@ -202,6 +206,8 @@ def _check(tally: Tally, window: tuple[float, float] | None = None) -> None:
     assert not outside, f"{len(outside)} requests got no answer outside the outage, e.g. {outside[:5]}"
     assert tally.logins > CLIENTS
     assert _rows() == tally.sids  # every login is a row, and nothing else made one
+    unrecorded = tally.revoked - instances.revoked_in_database(tally.revoked)
+    assert not unrecorded, f"{len(unrecorded)} revocations answered 2xx are not in the database, e.g. {unrecorded}"
 
 
 @pytest.fixture
