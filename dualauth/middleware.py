@@ -25,6 +25,11 @@ from .exceptions import UNRECORDED, NotRecorded
 _PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
 
+def _key_changed(request: HttpRequest) -> bool:
+    key = getattr(getattr(request, "session", None), "session_key", None)
+    return bool(key) and key != getattr(request, INITIAL_SESSION_KEY_ATTR, None)
+
+
 def get_user(request: HttpRequest) -> Any:
     credential = request_credential(request)
     if credential is None or credential.user is None:
@@ -59,16 +64,22 @@ class DualAuthMiddleware:
             return self.__acall__(request)
         token = self._prepare(request)
         try:
-            return self.get_response(request)
+            response = self.get_response(request)
         finally:
             current_request.reset(token)
+        if _key_changed(request):
+            services.follow_session_key(request, getattr(request, INITIAL_SESSION_KEY_ATTR, None))
+        return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
         token = self._prepare(request)
         try:
-            return await self.get_response(request)  # type: ignore[no-any-return]
+            response: HttpResponse = await self.get_response(request)
         finally:
             current_request.reset(token)
+        if _key_changed(request):
+            await sync_to_async(services.follow_session_key)(request, getattr(request, INITIAL_SESSION_KEY_ATTR, None))
+        return response
 
     def process_view(self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any) -> Any:
         """The admin's logout ends the sign-in of a session whose data cannot be read (its store is down).

@@ -496,6 +496,25 @@ def check_access_token(raw: Any) -> CheckedToken:
     return CheckedToken(user, sid, state)
 
 
+def follow_session_key(request: HttpRequest, previous_key: str | None) -> None:
+    """The request's Django session got a new key (``cycle_key()``: Django's ``update_session_auth_hash()``, a
+    project's own code): its sign-in's row follows before the response leaves, so a logout during a session-store
+    outage right after still finds it by key. Costs a write only when the key changed."""
+    session = getattr(request, "session", None)
+    key = getattr(session, "session_key", None)
+    if not key or key == previous_key or settings.SESSION_ENGINE == SIGNED_COOKIES_ENGINE:
+        return
+    try:
+        sid = parse_sid(session.get(SESSION_SID_KEY))  # type: ignore[union-attr]
+    except Exception:  # noqa: BLE001 - an engine that cannot read it now: the next request's touch() syncs the key
+        return
+    if sid is None:
+        return
+    rows = AuthSession.objects.filter(pk=sid, kind=Kind.SESSION, revoked_at__isnull=True).exclude(session_key=key)
+    if rows.update(session_key=key):
+        get_store().changed(sid)
+
+
 def touch(state: SignInState, request: HttpRequest) -> None:
     """Record activity at most once per ``ACTIVITY_UPDATE_INTERVAL``; no write otherwise."""
     now = timezone.now()

@@ -188,3 +188,22 @@ def test_the_admins_logout_while_the_session_store_is_down_ends_the_sign_in(
     thief = Client()
     thief.cookies["sessionid"] = kept
     assert thief.get("/admin/").status_code == 302  # to the login page
+
+
+def test_a_key_cycled_by_djangos_password_change_is_followed_before_the_next_outage(
+    sessions_on_redis: RedisServer, alice: Any
+) -> None:
+    """``update_session_auth_hash()`` gives the session a new key after dualauth saw the request: the sign-in's
+    row follows at once, or a logout during an outage right after would find nothing by the new key."""
+    client = SignInClient("session")
+    assert client.login("alice").status_code == 200
+    change = {"old_password": "alice", "new_password": "a-brand-new-password"}
+    assert client.post("/api/account/password/", change).status_code == 204
+    key = client.client.cookies["sessionid"].value
+    assert AuthSession.objects.get(pk=client.session_id).session_key == key
+    stolen = client.copy()
+    sessions_on_redis.stop()
+    assert client.post("/api/auth/logout/").status_code == 204
+    assert AuthSession.objects.get(pk=client.session_id).revoked_reason == "logout"
+    sessions_on_redis.start()
+    assert stolen.get("/api/auth/me/").status_code == 401
