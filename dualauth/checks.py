@@ -33,15 +33,18 @@ MESSAGES = {
     "unset COOKIE_DOMAIN.",
     "E017": "DUALAUTH['REFRESH_COOKIE'] has the __Host- prefix, which needs Path=/; the refresh cookie is "
     "path-scoped to dualauth's URLs: use the __Secure- prefix.",
-    "E018": "DUALAUTH['EXTRA_PRIVILEGE_FIELDS'] is {value!r}; it must be a list of field names of {model}{unknown}.",
+    "E018": "DUALAUTH['EXTRA_PRIVILEGE_FIELDS'] is {value!r}; it must be a list of names of concrete fields of "
+    "{model}{unknown}.",
     "E019": "'dualauth.middleware.DualAuthMiddleware' is not in MIDDLEWARE, but Django sessions are: revoked and "
     "idled-out sessions keep working in the admin and in plain Django views.",
-    "E020": "REST_FRAMEWORK['DEFAULT_AUTHENTICATION_CLASSES'] lists {classes} next to DualAuthentication: "
-    "a credential dualauth has ended (a logged-out token, a revoked session) still works through {them}.",
+    "E020": "REST_FRAMEWORK['DEFAULT_AUTHENTICATION_CLASSES'] lists {classes}, which accept{s} credentials without "
+    "asking dualauth: a credential dualauth has ended (a logged-out token, a revoked session) can still work "
+    "through {them} on every DRF view (listed first, or for a credential DualAuthentication leaves to the next "
+    "class, as a bearer token when JWT_TRANSPORTS has only 'cookie', or a token in session mode).",
+    "E021": "REST_FRAMEWORK['DEFAULT_AUTHENTICATION_CLASSES'] is {value!r}; it must be a list or tuple of classes.",
     "W007": "REST_FRAMEWORK['DEFAULT_AUTHENTICATION_CLASSES'] does not list "
     "'dualauth.authentication.DualAuthentication': DRF views authenticate without dualauth's revocation checks.",
-    "W008": "These DRF views name authentication classes that bypass dualauth, so revocation does not reach them: "
-    "{views}.",
+    "W008": "These views in the URL conf bypass dualauth, so revocation does not reach them: {views}.",
     "W001": "SIMPLE_JWT['SIGNING_KEY'] is SECRET_KEY: tokens and every other signed value share one key.",
     "W002": "SIMPLE_JWT['SIGNING_KEY'] has {length} bytes; {algorithm} needs at least {needed} (RFC 7518 §3.2).",
     "W003": "DUALAUTH['COOKIE_SECURE'] is False while DEBUG is off: token cookies travel over plain HTTP.",
@@ -56,8 +59,9 @@ HINTS = {
     "E019": "Add it to MIDDLEWARE after 'django.contrib.auth.middleware.AuthenticationMiddleware'.",
     "E020": "Remove them: DualAuthentication already accepts sessions and tokens in the modes that use them.",
     "W007": "Set REST_FRAMEWORK = {'DEFAULT_AUTHENTICATION_CLASSES': ['dualauth.authentication.DualAuthentication']}.",
-    "W008": "Give them authentication_classes = [DualAuthentication] (or leave the default), or silence "
-    "dualauth.W008 in SILENCED_SYSTEM_CHECKS if they must accept other credentials.",
+    "W008": "Give DRF views authentication_classes = [DualAuthentication] (or leave the default) and remove "
+    "simplejwt's token views (dualauth's login/ and token/refresh/ replace them), or silence dualauth.W008 in "
+    "SILENCED_SYSTEM_CHECKS if they must accept other credentials.",
     "E002": "Known keys: " + ", ".join(sorted(DEFAULTS)) + ".",
     "W001": "Set SIMPLE_JWT['SIGNING_KEY'] to its own random secret so either can be rotated alone.",
     "W002": "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(64))'",
@@ -149,7 +153,8 @@ def _privilege_field_errors() -> list[CheckMessage]:
     unknown = [name for name in value if name not in concrete]
     if unknown:
         names = ", ".join(repr(name) for name in unknown)
-        return [_error("E018", value=value, model=user_model._meta.label, unknown=f" ({names} are not)")]
+        verb = "is not one" if len(unknown) == 1 else "are not"
+        return [_error("E018", value=value, model=user_model._meta.label, unknown=f" ({names} {verb})")]
     return []
 
 
@@ -240,38 +245,52 @@ def _name(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
+def _drf_defaults() -> list[Any] | None:
+    """DRF's default authentication classes, imported; ``None`` when the setting is not a list of them."""
+    from rest_framework.settings import api_settings
+
+    value = api_settings.DEFAULT_AUTHENTICATION_CLASSES
+    return list(value) if isinstance(value, list | tuple) else None
+
+
 @register(Tags.security, Tags.compatibility)
 def check_drf_wiring(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """DRF's default authentication classes: dualauth's, and nothing that accepts what dualauth has ended."""
     from rest_framework.settings import api_settings
 
-    from .authentication import DualAuthentication
+    from . import authentication
 
     try:
-        defaults = list(api_settings.DEFAULT_AUTHENTICATION_CLASSES)
+        defaults = _drf_defaults()
     except ImportError:
-        return []  # DRF's own check reports a class it cannot import
-    if not any(isinstance(cls, type) and issubclass(cls, DualAuthentication) for cls in defaults):
-        return [_error("W007")]
+        return []  # a class that cannot be imported fails every DRF view loudly on its own
+    if defaults is None:
+        raw = getattr(settings, "REST_FRAMEWORK", {}).get("DEFAULT_AUTHENTICATION_CLASSES")
+        return [_error("E021", value=raw if raw is not None else api_settings.DEFAULT_AUTHENTICATION_CLASSES)]
+    errors: list[CheckMessage] = []
+    ours = (authentication.DualAuthentication, authentication.JWTAuthentication, authentication.SessionAuthentication)
+    if not any(isinstance(cls, type) and issubclass(cls, ours) for cls in defaults):
+        errors.append(_error("W007"))
     bypassing = _bypassing(defaults)
     if bypassing:
         names = ", ".join(repr(_name(cls)) for cls in bypassing)
-        return [_error("E020", classes=names, them="it" if len(bypassing) == 1 else "them")]
-    return []
+        many = len(bypassing) > 1
+        errors.append(_error("E020", classes=names, s="" if many else "s", them="them" if many else "it"))
+    return errors
 
 
 @register(Tags.security, Tags.urls)
 def check_views(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """DRF views in the URL conf whose own ``authentication_classes`` bypass dualauth (one walk of the resolver)."""
     from django.urls import get_resolver
-    from rest_framework.settings import api_settings
 
     found: dict[str, str] = {}
     try:
-        defaults = list(api_settings.DEFAULT_AUTHENTICATION_CLASSES)
-        _walk(get_resolver().url_patterns, "", defaults, found)
+        defaults = _drf_defaults() or []
+        patterns = get_resolver().url_patterns
     except Exception:  # noqa: BLE001 - a URL conf that cannot load is Django's own check's to report
         return []
+    _walk(patterns, "", defaults, found)
     if not found:
         return []
     views = "; ".join(f"{route} ({classes})" for route, classes in sorted(found.items()))
@@ -280,19 +299,31 @@ def check_views(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
 
 def _walk(patterns: Any, prefix: str, defaults: list[Any], found: dict[str, str]) -> None:
     for pattern in patterns:
-        route = prefix + str(pattern.pattern)
-        if hasattr(pattern, "url_patterns"):
-            _walk(pattern.url_patterns, route, defaults, found)
+        try:
+            route = prefix + str(pattern.pattern)
+            if hasattr(pattern, "url_patterns"):
+                _walk(pattern.url_patterns, route, defaults, found)
+                continue
+            why = _bypasses(getattr(pattern.callback, "cls", None), defaults)
+        except Exception:  # noqa: BLE001, S112 - one odd pattern or view must not hide what the others show
             continue
-        view_class = getattr(pattern.callback, "cls", None)
-        if not isinstance(view_class, type) or view_class.__module__.startswith("dualauth."):
-            continue
-        classes = list(getattr(view_class, "authentication_classes", ()))
-        if classes == defaults:
-            continue  # the defaults: check_drf_wiring speaks for them
-        bypassing = _bypassing(classes)
-        if bypassing:
-            found[route or "/"] = ", ".join(cls.__name__ for cls in bypassing)
+        if why:
+            found[route or "/"] = why
+
+
+def _bypasses(view_class: Any, defaults: list[Any]) -> str | None:
+    """Why the DRF view ``view_class`` bypasses dualauth, or ``None``."""
+    from rest_framework_simplejwt.views import TokenViewBase
+
+    if not isinstance(view_class, type) or view_class.__module__.startswith("dualauth."):
+        return None
+    if issubclass(view_class, TokenViewBase):
+        return "simplejwt's token view: tokens no sign-in tracks"
+    classes = getattr(view_class, "authentication_classes", None)
+    if not isinstance(classes, list | tuple) or list(classes) == defaults:
+        return None  # the defaults: check_drf_wiring speaks for them
+    bypassing = _bypassing(classes)
+    return ", ".join(cls.__name__ for cls in bypassing) if bypassing else None
 
 
 def _prefix_errors() -> list[CheckMessage]:

@@ -12,7 +12,8 @@ from .services import IssuedTokens
 
 
 def refresh_cookie_path() -> str:
-    """Where ``dualauth.urls`` is mounted, so only refresh and logout receive the refresh cookie."""
+    """Where ``dualauth.urls`` is mounted: the refresh cookie reaches dualauth's endpoints (only refresh and
+    logout read it) and, under a prefix of its own, nothing else."""
     login = reverse("dualauth:login")
     return login[: -len("login/")] if login.endswith("login/") else "/"
 

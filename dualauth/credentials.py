@@ -8,6 +8,7 @@ the Django session; the first credential presented decides.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from contextvars import ContextVar
@@ -21,7 +22,7 @@ from django.http import HttpRequest
 
 from . import services, users
 from .conf import dualauth_settings
-from .exceptions import SignInRefused
+from .exceptions import NotRecorded, SignInRefused
 from .models import Kind
 from .stores import SignInState
 from .tokens import jwt_settings, parse_sid, token_sid
@@ -105,8 +106,24 @@ def session_credential(request: HttpRequest) -> Credential | None:
         elif sid is not None and user_id is not None:
             services.end_unloadable_session(request, sid, user_id)
             credential = Credential(Kind.SESSION, SESSION, error=SignInRefused(services.ENDED, "session_ended"))
+        elif user_id is None and request.session.is_empty():
+            _end_lost_session(request)
     request._dualauth_session = credential  # type: ignore[attr-defined]
     return credential
+
+
+def _end_lost_session(request: HttpRequest) -> None:
+    """A session cookie whose session its store cannot give back (down, evicted, expired) ends its sign-in.
+
+    Django deletes such a cookie in this very response, so the client is
+    signed out either way; ending the sign-in too means a copy of the cookie
+    stays worthless when a store that persists brings the session back.
+    """
+    key = cookie_session_key(request)
+    if key is None:
+        return
+    with contextlib.suppress(NotRecorded):  # the database is down too: nothing can be recorded, and nothing served
+        services.end_lost_session(key)
 
 
 def _checked_session(request: HttpRequest, user: Any, checked: SignInState | None) -> Credential:

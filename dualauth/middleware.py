@@ -99,12 +99,19 @@ class DualAuthMiddleware:
             return None
         try:
             services.log_out(services.sign_ins_of_session(key), key)
-        except NotRecorded:
-            services.keep_session_cookie(request, key)
-            return HttpResponse(
-                str(UNRECORDED), status=503, content_type="text/plain; charset=utf-8", headers={"Retry-After": "5"}
-            )
+        except NotRecorded as exc:
+            return self.process_exception(request, exc)
         return None
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """A logout the database could not record (Django's ``logout()`` in any view, the admin's): a 503 that
+        keeps the session cookie, so the client can try again, rather than a 500 after which Django drops it."""
+        if not isinstance(exception, NotRecorded):
+            return None
+        services.keep_session_cookie(request, cookie_session_key(request))
+        return HttpResponse(
+            str(UNRECORDED), status=503, content_type="text/plain; charset=utf-8", headers={"Retry-After": "5"}
+        )
 
     def _prepare(self, request: HttpRequest) -> Token[HttpRequest | None]:
         """Install the lazy user; nothing here touches a database, a cache or a socket."""

@@ -27,6 +27,7 @@ class Reason(models.TextChoices):
     INVALIDATED = "invalidated", _("Session no longer valid for its user")
     SUPERSEDED = "superseded", _("Replaced by a new sign-in")
     LIMIT = "limit", _("Too many sign-ins")
+    SESSION_LOST = "session_lost", _("Its session was gone from the session store")
 
 
 def _idle_since() -> datetime | None:

@@ -13,7 +13,8 @@ from django.dispatch import receiver
 
 from . import services, user_marks
 from .credentials import INITIAL_SESSION_KEY_ATTR, cookie_session_key, current_request, current_sid_of
-from .models import AuthSession, Reason
+from .models import AuthSession
+from .tokens import parse_sid
 
 
 @receiver(user_logged_in, dispatch_uid="dualauth.receivers.start_session")
@@ -31,11 +32,8 @@ def forget_deleted(sender: Any, instance: AuthSession, **kwargs: Any) -> None:
 
 
 def _remember(sender: Any, instance: Any, **kwargs: Any) -> None:
-    """Note the fields a save is compared against. ``__dict__`` only: a deferred field stays unknown, unqueried."""
-    values = instance.__dict__
-    instance._dualauth_loaded = {
-        name: values.get(user_marks.attname(instance, name)) for name in user_marks.watched_fields()
-    }
+    """Note the fields a save is compared against. Nothing is queried: a deferred field stays unknown."""
+    instance._dualauth_loaded = user_marks.snapshot(instance)
 
 
 def _react_to_user_save(sender: Any, instance: Any, created: bool, update_fields: Any = None, **kwargs: Any) -> None:
@@ -48,7 +46,10 @@ def _react_to_user_save(sender: Any, instance: Any, created: bool, update_fields
     the preferred hasher. An upgrade carries the sign-ins bound to the old
     hash over to the new one. An unknown (deferred)
     ``is_active`` counts as active: revoking twice is harmless, missing once is not.
+    A privilege field unknown before the save is judged against the marks of the
+    user's sign-ins.
     """
+    unknown = user_marks.UNKNOWN
     before = getattr(instance, "_dualauth_loaded", {})
     _remember(sender, instance)
     after = instance._dualauth_loaded
@@ -56,26 +57,29 @@ def _react_to_user_save(sender: Any, instance: Any, created: bool, update_fields
         return
 
     def saved(field: str) -> bool:
-        return update_fields is None or field in update_fields
+        return (update_fields is None or field in update_fields) and after.get(field, unknown) is not unknown
 
+    old_hash, new_hash = before.get("password", unknown), after.get("password", unknown)
     raw_password_set = getattr(instance, "_password", None) is not None
-    hash_changed = before.get("password") is not None and after["password"] != before["password"]
+    hash_changed = old_hash is not unknown and new_hash != old_hash
     rehash = (
         update_fields is not None
         and set(update_fields) == {"password"}
         and not raw_password_set
-        and _upgrades_hash(before.get("password"), after["password"])
+        and _upgrades_hash(old_hash, new_hash)
     )
     password_set = saved("password") and (raw_password_set or (hash_changed and not rehash))
-    deactivated = saved("is_active") and before.get("is_active") is not False and after["is_active"] is False
-    privileges_changed = any(
-        saved(field) and before.get(field) is not None and after[field] != before[field]
+    deactivated = saved("is_active") and before.get("is_active") != "false" and after["is_active"] == "false"
+    changed: list[bool | None] = [
+        None if before.get(field, unknown) is unknown else after[field] != before[field]
         for field in user_marks.privilege_fields()
-        if field != "is_active"  # its change is a deactivation, or a reactivation that revives nothing
-    )
+        # is_active's change is a deactivation, or a reactivation that revives nothing
+        if field != "is_active" and saved(field)
+    ]
+    privileges_changed = True if True in changed else None if None in changed else False
     if rehash and hash_changed:
-        services.password_rehashed(instance, before["password"])
-    if password_set or deactivated or privileges_changed:
+        services.password_rehashed(instance, old_hash)
+    if password_set or deactivated or privileges_changed is not False:
         services.user_changed(
             instance,
             password_set=password_set,
@@ -128,13 +132,10 @@ def connect_user_model() -> None:
 @receiver(user_logged_out, dispatch_uid="dualauth.receivers.end_session")
 def end_session(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     """Django's ``logout()`` ends the session's sign-in, found by its key when the session data cannot be
-    read (its store is down); the session itself is flushed by Django."""
+    read (its store is down); the session itself is flushed by Django. ``NotRecorded`` when the database
+    cannot record it: ``DualAuthMiddleware`` answers 503 and keeps the cookie."""
     if request is None or not hasattr(request, "session"):
         return
-    sid = request.session.get(services.SESSION_SID_KEY)
-    if sid:
-        services.revoke(sid, Reason.LOGOUT, delete_session=False)
-        return
     key = cookie_session_key(request)
-    for found in services.sign_ins_of_session(key) if key else ():
-        services.revoke(found, Reason.LOGOUT, delete_session=False)
+    sid = parse_sid(request.session.get(services.SESSION_SID_KEY))
+    services.log_out([sid] if sid else services.sign_ins_of_session(key) if key else [], key)

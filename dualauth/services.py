@@ -24,8 +24,8 @@ from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
-from django.db import IntegrityError, InterfaceError, OperationalError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, InterfaceError, InternalError, OperationalError, transaction
+from django.db.models import Case, Q, When
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -187,12 +187,14 @@ def still_bound(state: SignInState, user: Any) -> bool:
         change = user_marks.compare(held, user)
         if change is None:
             return True
-    keeps_password = change.password and not change.privileges and not dualauth_settings.REVOKE_ON_PASSWORD_CHANGE
-    if change.unmarked or keeps_password:
-        _remark(state.sid, user_marks.mark_of(user))
-        return True
-    revoke(state.sid, Reason.PRIVILEGE_CHANGE if change.privileges else Reason.PASSWORD_CHANGE)
-    return False
+    if change.privileges:
+        revoke(state.sid, Reason.PRIVILEGE_CHANGE)
+        return False
+    if change.password and dualauth_settings.REVOKE_ON_PASSWORD_CHANGE:
+        revoke(state.sid, Reason.PASSWORD_CHANGE)
+        return False
+    _remark(state.sid, user_marks.mark_of(user))  # a kept password change, or nothing to compare with yet
+    return True
 
 
 def _remark(sid: uuid.UUID, mark: str, **changes: Any) -> None:
@@ -566,7 +568,8 @@ def revoke(target: AuthSession | uuid.UUID | str, reason: str, *, delete_session
     return True
 
 
-_UNREACHABLE = (OperationalError, InterfaceError)
+# The database cannot take the write now: unreachable, or a replica promoted read-only (InternalError).
+_UNREACHABLE = (OperationalError, InterfaceError, InternalError)
 
 
 def sign_ins_of_session(session_key: str) -> list[uuid.UUID]:
@@ -581,6 +584,14 @@ def sign_ins_of_session(session_key: str) -> list[uuid.UUID]:
     rows = AuthSession.objects.filter(kind=Kind.SESSION, session_key=session_key, revoked_at__isnull=True)
     try:
         return list(rows.values_list("pk", flat=True))
+    except _UNREACHABLE as exc:
+        raise NotRecorded from exc
+
+
+def end_lost_session(session_key: str) -> int:
+    """End the sign-ins of a Django session its store no longer gives back; return how many were live."""
+    try:
+        return sum(revoke(sid, Reason.SESSION_LOST) for sid in sign_ins_of_session(session_key))
     except _UNREACHABLE as exc:
         raise NotRecorded from exc
 
@@ -633,32 +644,47 @@ def user_changed(
     *,
     password_set: bool = False,
     deactivated: bool = False,
-    privileges_changed: bool = False,
+    privileges_changed: bool | None = False,
     keep: uuid.UUID | None = None,
     request: HttpRequest | None = None,
 ) -> int:
     """React to a saved user; return how many sign-ins ended.
 
     Deactivation ends every sign-in. A new password (``REVOKE_ON_PASSWORD_CHANGE``)
-    or a privilege change (``is_staff``, ``is_superuser``) ends all but ``keep``:
-    the sign-in of ``request``, when the user made the change themselves. A
-    kept session gets a new key (OWASP: renew the id on a privilege change), so
-    an id copied before the change is worth nothing after it.
+    or a privilege change ends all but ``keep``: the sign-in of ``request``,
+    when the user made the change themselves. A kept session gets a new key
+    (OWASP: renew the id on a privilege change), so an id copied before the
+    change is worth nothing after it. ``privileges_changed=None``: the saved
+    instance never loaded its privileges, so the sign-ins' marks decide.
     """
     if deactivated:
         return revoke_user(user, Reason.DEACTIVATED)
-    ended = 0
-    if privileges_changed:
-        ended += revoke_user(user, Reason.PRIVILEGE_CHANGE, keep=keep)
-    if password_set and dualauth_settings.REVOKE_ON_PASSWORD_CHANGE:
-        ended += revoke_user(user, Reason.PASSWORD_CHANGE, keep=keep)
+    if privileges_changed is None:
+        privileges_changed = _privileges_differ(user, keep)
     if (password_set or privileges_changed) and keep:
+        # First: another request of this sign-in may already read the saved row, and must find it bound to it.
         session = getattr(request, "session", None)
         if session is not None and parse_sid(session.get(SESSION_SID_KEY)) == keep:
             _renew_session(request, user, keep)  # type: ignore[arg-type]
         else:
             _remark(keep, user_marks.mark_of(user))
+    ended = 0
+    if privileges_changed:
+        ended += revoke_user(user, Reason.PRIVILEGE_CHANGE, keep=keep)
+    if password_set and dualauth_settings.REVOKE_ON_PASSWORD_CHANGE:
+        ended += revoke_user(user, Reason.PASSWORD_CHANGE, keep=keep)
     return ended
+
+
+def _privileges_differ(user: Any, keep: uuid.UUID | None) -> bool:
+    """Whether ``user`` now has other privileges than its sign-ins were started with: for a save whose
+    instance never loaded them (``only()``), so that what they were before it is not known."""
+    rows = AuthSession.objects.filter(user_id=user.pk, revoked_at__isnull=True).exclude(user_mark="")
+    if keep is not None:
+        rows = rows.order_by(Case(When(pk=keep, then=0), default=1))
+    held = rows.values_list("user_mark", flat=True).first()
+    change = None if held is None else user_marks.compare(held, user)
+    return bool(change and change.privileges)
 
 
 def end_unloadable_session(request: HttpRequest, sid: Any, user_id: Any) -> None:

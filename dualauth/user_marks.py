@@ -7,16 +7,19 @@ catches any change to them, whatever made it — a save, ``QuerySet.update()``,
 raw SQL, or a password change that lands while a login sits between
 ``authenticate()`` and the start of its sign-in.
 
-A mark is two digests, ``<password>.<privileges>``, so the service layer can
-tell a new password (``REVOKE_ON_PASSWORD_CHANGE`` may keep sign-ins across
-it) from new privileges (which always end them). The digests are not secret:
-they only need to change when what they digest changes.
+A mark is three digests, ``<password>.<privileges>.<field list>``, so the
+service layer can tell a new password (``REVOKE_ON_PASSWORD_CHANGE`` may keep
+sign-ins across it) from new privileges (which always end them). The digests
+are not secret: they only need to change when what they digest changes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
@@ -50,8 +53,59 @@ def attname(user: Any, name: str) -> str:
         return name
 
 
-def _value(user: Any, name: str) -> Any:
-    return getattr(user, attname(user, name), None)
+#: What ``snapshot()`` holds for a field the instance never loaded (``only()``, ``defer()``).
+UNKNOWN = "\x00unknown"
+
+
+def canonical(user: Any, name: str) -> str:
+    """A field's value as the database would give it back, written one way only.
+
+    A sign-in can start from a user object that was never read back (created,
+    then logged in): its values may be an enum member, a string where the
+    column holds a number, a ``Decimal`` of another scale, a dict in another
+    key order. Each must give the mark the row will give.
+    """
+    try:
+        field: Any = user._meta.get_field(name)
+    except FieldDoesNotExist:
+        return repr(getattr(user, name, None))
+    return _canonical(field, getattr(user, field.attname, None))
+
+
+def snapshot(user: Any) -> dict[str, str]:
+    """The watched fields as loaded, without querying: a deferred one is ``UNKNOWN``. The password stays raw."""
+    values = user.__dict__
+    taken = {PASSWORD_FIELD: values.get(attname(user, PASSWORD_FIELD), UNKNOWN)}
+    for name in privilege_fields():
+        try:
+            field: Any = user._meta.get_field(name)
+        except FieldDoesNotExist:
+            taken[name] = canonical(user, name)  # a property: nothing deferred about it
+            continue
+        taken[name] = _canonical(field, values[field.attname]) if field.attname in values else UNKNOWN
+    return taken
+
+
+def _canonical(field: Any, value: Any) -> str:
+    if value is not None:
+        with contextlib.suppress(Exception):  # a value the field rejects is compared as it stands
+            value = field.to_python(value)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return "s:" + str.__str__(value)  # an enum member's own value, not its name
+    if isinstance(value, int):
+        return f"i:{int(value)}"
+    if isinstance(value, Decimal):
+        places = getattr(field, "decimal_places", None)
+        return f"d:{value.quantize(Decimal(1).scaleb(-places)) if places is not None else value.normalize()}"
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "b:" + bytes(value).hex()
+    if isinstance(value, dict | list):
+        return "j:" + json.dumps(value, sort_keys=True, default=str)
+    return f"{type(value).__name__}:{value}"
 
 
 def password_part(password_hash: str | None) -> str:
@@ -59,9 +113,15 @@ def password_part(password_hash: str | None) -> str:
 
 
 def mark_of(user: Any) -> str:
-    """The mark of ``user`` as it is now."""
-    privileges = "\x1f".join(f"{name}={_value(user, name)!r}" for name in privilege_fields())
-    return f"{password_part(getattr(user, PASSWORD_FIELD, None))}.{_digest(privileges)}"
+    """The mark of ``user`` as it is now: ``<password>.<privileges>.<which privilege fields>``.
+
+    The last part names the field list, so adding a field to
+    ``EXTRA_PRIVILEGE_FIELDS`` re-binds existing sign-ins instead of reading
+    as a privilege change for every user.
+    """
+    names = privilege_fields()
+    privileges = "\x1f".join(f"{name}={canonical(user, name)}" for name in names)
+    return f"{password_part(getattr(user, PASSWORD_FIELD, None))}.{_digest(privileges)}.{_digest(repr(names))}"
 
 
 @dataclass(frozen=True)
@@ -70,22 +130,25 @@ class Change:
 
     password: bool
     privileges: bool
-    #: The sign-in holds no mark (started before marks existed): nothing to compare.
-    unmarked: bool = False
+    #: Nothing to judge privileges by: the sign-in holds no mark (started before marks existed), or one made
+    #: under another ``EXTRA_PRIVILEGE_FIELDS``. Its password part, if any, still counts.
+    rebind: bool = False
 
 
 def compare(mark: str, user: Any) -> Change | None:
     """``None`` when ``user`` still matches ``mark``; otherwise what changed."""
-    if not mark:
-        return Change(password=False, privileges=False, unmarked=True)
     current = mark_of(user)
     if current == mark:
         return None
-    held_password, _, held_privileges = mark.partition(".")
-    password, _, privileges = current.partition(".")
+    if not mark:
+        return Change(password=False, privileges=False, rebind=True)
+    held_password, held_privileges, held_fields = [*mark.split("."), "", ""][:3]
+    password, privileges, fields = current.split(".")
+    if held_fields != fields:
+        return Change(password=held_password != password, privileges=False, rebind=True)
     return Change(password=held_password != password, privileges=held_privileges != privileges)
 
 
 def with_password(mark: str, password_hash: str | None) -> str:
     """``mark`` with its password part replaced: a hash upgrade on login is not a new password."""
-    return f"{password_part(password_hash)}.{mark.partition('.')[2]}"
+    return ".".join([password_part(password_hash), *mark.split(".")[1:]])

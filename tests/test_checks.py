@@ -164,12 +164,34 @@ def test_a_class_that_bypasses_dualauth_next_to_it_is_an_error(settings: Any, ex
     assert extra in error.msg
 
 
-def test_dualauthentication_missing_from_drfs_defaults_is_a_warning_naming_the_fix(settings: Any) -> None:
+def test_drfs_defaults_left_in_place_are_a_warning_naming_the_fix_and_an_error(settings: Any) -> None:
     rest = {k: v for k, v in settings.REST_FRAMEWORK.items() if k != "DEFAULT_AUTHENTICATION_CLASSES"}
     settings.REST_FRAMEWORK = rest  # DRF's defaults: SessionAuthentication, BasicAuthentication
-    (warning,) = check_drf_wiring()
+    warning, error = check_drf_wiring()
     assert warning.id == "dualauth.W007"
     assert DUAL in warning.hint
+    assert error.id == "dualauth.E020"
+    assert "BasicAuthentication" in error.msg
+
+
+def test_a_bypassing_class_alone_is_an_error_too(settings: Any) -> None:
+    """The worst wiring of all: simplejwt's class and nothing of dualauth's."""
+    jwt = "rest_framework_simplejwt.authentication.JWTAuthentication"
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_AUTHENTICATION_CLASSES": [jwt]}
+    assert [m.id for m in check_drf_wiring()] == ["dualauth.W007", "dualauth.E020"]
+
+
+@pytest.mark.parametrize("value", ["dualauth.authentication.DualAuthentication", None])
+def test_classes_that_are_not_a_list_are_an_error_not_a_crash(settings: Any, value: Any) -> None:
+    """A missing comma makes a tuple a string: DRF would fail on every request."""
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_AUTHENTICATION_CLASSES": value}
+    assert [m.id for m in check_drf_wiring()] == ["dualauth.E021"]
+
+
+def test_dualauths_own_classes_named_explicitly_count_as_dualauth(settings: Any) -> None:
+    ours = ["dualauth.authentication.JWTAuthentication", "dualauth.authentication.SessionAuthentication"]
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_AUTHENTICATION_CLASSES": ours}
+    assert check_drf_wiring() == []
 
 
 @pytest.mark.urls("tests.wiring")
@@ -181,4 +203,6 @@ def test_views_whose_own_classes_bypass_dualauth_are_listed() -> None:
     assert "v1/things/ (JWTAuthentication)" in warning.msg
     assert "fine/" not in warning.msg
     assert "public/" not in warning.msg
+    assert "odd/" not in warning.msg  # a view the walk cannot read hides nothing else
     assert "api/auth/" not in warning.msg
+    assert "simplejwt/token/ (simplejwt's token view" in warning.msg

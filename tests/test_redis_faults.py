@@ -247,6 +247,31 @@ def test_a_revocation_made_while_backing_off_reaches_a_redis_that_is_back(
     assert state.revoked
 
 
+def test_a_hung_redis_costs_one_timeout_per_back_off_not_one_per_revocation(
+    redis_store: Any, alice: Any, monkeypatch: Any
+) -> None:
+    """A Redis that accepts connections and never answers: "revoke all" of many sign-ins during the back-off
+    tries Redis once, not once per sign-in."""
+    import socket
+
+    monkeypatch.setattr(RedisStore, "retry_after", 60.0)
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(64)  # accepts (the kernel does), never reads nor answers
+    try:
+        redis_store(f"redis://127.0.0.1:{hung.getsockname()[1]}/0", mode="jwt", SOCKET_CONNECT_TIMEOUT=0.3,
+                    SOCKET_TIMEOUT=0.3, CONNECTION_POOL_KWARGS={"retry": Retry(NoBackoff(), 0)})  # fmt: skip
+        clients = [SignInClient("header") for _ in range(8)]
+        for client in clients:
+            assert client.login("alice").status_code == 200
+        started = time.monotonic()
+        assert services.revoke_user(alice, "admin") == 8
+        assert time.monotonic() - started < 8 * 0.3
+    finally:
+        hung.close()
+    assert all(client.get("/api/auth/me/").status_code == 401 for client in clients)
+
+
 def test_after_a_failure_redis_is_left_alone_for_a_moment(redis: RedisServer, alice: Any, monkeypatch: Any) -> None:
     """What keeps an outage cheap: one failed attempt per ``retry_after``, not one per request."""
     monkeypatch.setattr(RedisStore, "retry_after", 60.0)

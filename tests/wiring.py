@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSet
 from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.views import TokenObtainPairView
 
 from dualauth.authentication import DualAuthentication
 from dualauth.middleware import DualAuthMiddleware
@@ -56,12 +57,18 @@ class Things(ViewSet):
         return Response([])
 
 
+class Odd(APIView):
+    authentication_classes = None  # type: ignore[assignment]
+
+
 nested = [path("basic/", basic), path("things/", Things.as_view({"get": "list"}))]
 
 urlpatterns = [
     path("token/", TokenView.as_view()),
     path("fine/", Fine.as_view()),
     path("public/", Public.as_view()),
+    path("odd/", Odd.as_view()),
     path("v1/", include(nested)),
+    path("simplejwt/token/", TokenObtainPairView.as_view()),
     path("", include("example_project.urls")),
 ]

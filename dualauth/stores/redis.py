@@ -32,7 +32,6 @@ a failed revocation write into silence.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import re
@@ -145,6 +144,7 @@ class RedisStore(BaseStore):
         self._lock = threading.Lock()
         self._outage_started: datetime | None = None
         self._retry_at = 0.0
+        self._revocations_retry_at = 0.0
         self._logged_at = 0.0
         self._fallbacks = 0
         self._unsynced: set[uuid.UUID] = set()
@@ -232,12 +232,17 @@ class RedisStore(BaseStore):
     def _try_revocation(self, sid: uuid.UUID) -> None:
         """During the back-off, write a revocation anyway: Redis may be back already, serving other processes
         the live entry it still holds until this one re-syncs. Reads wait out the back-off; a revocation, rare
-        and the one write that must not wait, pays for one attempt."""
+        and the one write that must not wait, pays for an attempt, and a failed one holds the others back for
+        ``retry_after`` (a Redis that hangs must not cost a timeout per revocation of a "revoke all")."""
+        if time.monotonic() < self._revocations_retry_at:
+            return
         state = self.database.get(sid)
         if state is None or not state.revoked:
             return
-        with contextlib.suppress(*REDIS_ERRORS):  # still unreachable: remembered, re-sent on the re-sync
+        try:
             self._write(self._client(), state)
+        except REDIS_ERRORS:  # still unreachable: remembered, re-sent on the re-sync
+            self._revocations_retry_at = time.monotonic() + self.retry_after
 
     def resync(self, sids: Iterable[uuid.UUID]) -> int:
         count = 0

@@ -8,14 +8,17 @@ both kinds, and ends with the reason that says why.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.contrib import auth
 from django.contrib.auth.hashers import make_password
-from django.db import connection
+from django.db import connection, models
+from django.utils import timezone
 
 from dualauth.models import AuthSession
+from dualauth.user_marks import canonical
 
 from ..conftest import SignInClient
 
@@ -247,3 +250,133 @@ def test_a_hash_upgrade_on_login_carries_only_the_sign_ins_of_that_password(
     assert type(alice).objects.get(pk=alice.pk).password.startswith("pbkdf2_")
     assert current.get("/api/auth/me/").status_code == 200
     assert _refused(stale)
+
+
+# Marks compare what the database holds ---------------------------------------------------------------
+
+
+class Role(models.TextChoices):
+    MEMBER = "member", "Member"
+    ADMIN = "admin", "Admin"
+
+
+class _Row:
+    """An object with model fields, holding values as code (not the database) left them."""
+
+    def __init__(self, **values: Any) -> None:
+        fields = {
+            "amount": models.DecimalField(max_digits=8, decimal_places=2),
+            "level": models.IntegerField(),
+            "role": models.CharField(max_length=10),
+            "settings": models.JSONField(),
+            "blob": models.BinaryField(),
+        }
+        for name, field in fields.items():
+            field.set_attributes_from_name(name)
+        self._meta = type("Meta", (), {"get_field": staticmethod(fields.__getitem__)})()
+        self.__dict__.update(values)
+
+
+@pytest.mark.parametrize(
+    ("name", "in_code", "from_database"),
+    [
+        ("amount", Decimal("1.5"), Decimal("1.50")),
+        ("level", "5", 5),
+        ("role", Role.ADMIN, "admin"),
+        ("settings", {"b": 1, "a": [1, 2]}, {"a": [1, 2], "b": 1}),
+        ("blob", b"\x00\x01", memoryview(b"\x00\x01")),
+    ],
+)
+def test_a_value_as_code_left_it_marks_like_the_one_the_database_returns(
+    name: str, in_code: Any, from_database: Any
+) -> None:
+    assert canonical(_Row(**{name: in_code}), name) == canonical(_Row(**{name: from_database}), name)
+
+
+@pytest.mark.parametrize(("name", "one", "other"), [("amount", Decimal("1.5"), Decimal("1.51")), ("role", "", None)])
+def test_different_values_mark_differently(name: str, one: Any, other: Any) -> None:
+    assert canonical(_Row(**{name: one}), name) != canonical(_Row(**{name: other}), name)
+
+
+def test_a_user_created_then_signed_in_with_an_enum_value_keeps_working(make_user: Any, use_mode: Any) -> None:
+    """The common sign-up flow: create the user in code, then start its sign-in from that same object."""
+    use_mode("hybrid", EXTRA_PRIVILEGE_FIELDS=["last_name"])
+    user = make_user("carol", last_name=Role.MEMBER)
+    from django.test import RequestFactory
+
+    from dualauth import services
+
+    request = RequestFactory().post("/")
+    signin = services.sign_in(request, user, "jwt")
+    client = SignInClient("header")
+    client.access = signin.tokens.access  # type: ignore[union-attr]
+    assert client.get("/api/auth/me/").status_code == 200
+
+
+def test_adding_a_privilege_field_re_binds_sign_ins_instead_of_ending_them(alice: Any, use_mode: Any) -> None:
+    clients = _everywhere(use_mode)
+    use_mode("hybrid", EXTRA_PRIVILEGE_FIELDS=["last_name"])
+    assert [c.get("/api/auth/me/").status_code for c in clients] == [200, 200, 200]
+    type(alice).objects.filter(pk=alice.pk).update(last_name="Administrator")  # now it is watched
+    assert all(_refused(c) for c in clients)
+
+
+def test_a_password_change_is_still_caught_across_a_change_of_the_field_list(alice: Any, use_mode: Any) -> None:
+    clients = _everywhere(use_mode)
+    use_mode("hybrid", EXTRA_PRIVILEGE_FIELDS=["last_name"])
+    type(alice).objects.filter(pk=alice.pk).update(password=make_password("changed"))
+    assert all(_refused(c) for c in clients)
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_nullable_privilege_field_set_for_the_first_time_by_save_ends_the_others_at_once(
+    alice: Any, use_mode: Any, flavour: str
+) -> None:
+    """NULL (or empty) before is a value, not an unknown: setting it is a privilege change seen at the save."""
+    use_mode("hybrid", EXTRA_PRIVILEGE_FIELDS=["last_login"])
+    client = SignInClient(flavour)
+    assert client.login("alice").status_code == 200
+    type(alice).objects.filter(pk=alice.pk).update(last_login=None)
+    client.get("/api/auth/me/")  # the mark now holds last_login = NULL
+    user = type(alice).objects.get(pk=alice.pk)
+    user.last_login = timezone.now()
+    user.save()
+    assert AuthSession.objects.get(pk=client.session_id).revoked_reason == "privilege_change"  # at once
+
+
+@pytest.mark.urls("tests.security.urls")
+def test_a_promotion_saved_from_a_partly_loaded_user_is_seen_at_the_save(alice: Any, use_mode: Any) -> None:
+    """``only()`` leaves ``is_staff`` unknown before the save: the sign-ins' marks tell whether it changed."""
+    clients = _everywhere(use_mode)
+    partial = type(alice).objects.only("username").get(pk=alice.pk)
+    partial.is_staff = True
+    partial.save()
+    assert set(AuthSession.objects.values_list("revoked_reason", flat=True)) == {"privilege_change"}
+    assert all(c.get("/staff-only/").status_code == 401 for c in clients)
+
+
+@pytest.mark.urls("tests.security.urls")
+@pytest.mark.parametrize("flavour", ["header", "cookie"])
+def test_a_request_of_the_changing_sign_in_while_the_others_end_is_still_its_own(
+    alice: Any, use_mode: Any, monkeypatch: Any, flavour: str
+) -> None:
+    """Another tab of the sign-in that promoted its user lands while the other sign-ins are being ended: it
+    must find its sign-in already bound to the new row, not end it."""
+    from dualauth import services
+
+    use_mode("hybrid")
+    client = SignInClient(flavour)
+    assert client.login("alice").status_code == 200
+    SignInClient(flavour).login("alice")  # another sign-in, to be ended
+    tab = client.copy()
+    seen: list[int] = []
+    revoke_user = services.revoke_user
+
+    def revoke_user_while_a_tab_calls(*args: Any, **kwargs: Any) -> int:
+        seen.append(tab.get("/staff-only/").status_code)
+        return revoke_user(*args, **kwargs)
+
+    monkeypatch.setattr(services, "revoke_user", revoke_user_while_a_tab_calls)
+    assert client.post("/become-staff/").status_code == 204
+    assert seen == [200]
+    assert client.get("/staff-only/").status_code == 200
