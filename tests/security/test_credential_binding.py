@@ -380,3 +380,22 @@ def test_a_request_of_the_changing_sign_in_while_the_others_end_is_still_its_own
     assert client.post("/become-staff/").status_code == 204
     assert seen == [200]
     assert client.get("/staff-only/").status_code == 200
+
+
+def test_the_previous_release_can_still_insert_sign_ins_during_a_rolling_deploy(alice: Any, use_mode: Any) -> None:
+    """Instances of the previous release write rows without ``user_mark`` once the migration has run: the column
+    has a database default, and such a sign-in is bound to its user on its first request here."""
+    use_mode("hybrid")
+    client = SignInClient("header")
+    assert client.login("alice").status_code == 200
+    row = AuthSession.objects.get(pk=client.session_id)
+    fields = [f for f in AuthSession._meta.concrete_fields if f.name != "user_mark"]
+    values = [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields]
+    AuthSession.objects.filter(pk=row.pk).delete()
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {AuthSession._meta.db_table} ({columns}) VALUES ({marks})", values)
+    assert AuthSession.objects.get(pk=row.pk).user_mark == ""
+    assert client.get("/api/auth/me/").status_code == 200
+    assert AuthSession.objects.get(pk=row.pk).user_mark != ""
