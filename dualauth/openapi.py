@@ -415,22 +415,20 @@ UNPARSABLE_FORM = _error(
     "(`code`: `parse_error`)."
 )
 
-RETRY_AFTER = OpenApiParameter(
-    "Retry-After",
-    OpenApiTypes.INT,
-    OpenApiParameter.HEADER,
-    response=[429],
-    required=True,
-    description="Seconds to wait before trying again.",
-)
-RETRY_LOGOUT_AFTER = OpenApiParameter(
-    "Retry-After",
-    OpenApiTypes.INT,
-    OpenApiParameter.HEADER,
-    response=[503],
-    required=True,
-    description="Seconds to wait before trying the sign-out again.",
-)
+
+def _retry_after(status: int, description: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        "Retry-After",
+        OpenApiTypes.INT,
+        OpenApiParameter.HEADER,
+        response=[status],
+        required=True,
+        description=description,
+    )
+
+
+RETRY_AFTER = _retry_after(429, "Seconds to wait before trying again.")
+RETRY_LOGOUT_AFTER = _retry_after(503, "Seconds to wait before trying the sign-out again.")
 WWW_AUTHENTICATE = OpenApiParameter(
     "WWW-Authenticate", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[401], description="The challenge."
 )

@@ -68,6 +68,17 @@ def sessions_on_redis(
     return server
 
 
+def _admin_browser() -> Client:
+    """A browser signed in to the admin as ``admin`` (password ``admin``), CSRF checks on."""
+    browser = Client(enforce_csrf_checks=True)
+    browser.get("/admin/login/")
+    csrf = browser.cookies["csrftoken"].value
+    login = browser.post("/admin/login/", {"username": "admin", "password": "admin", "csrfmiddlewaretoken": csrf})
+    assert login.status_code == 302
+    assert browser.get("/admin/").status_code == 200
+    return browser
+
+
 def _session_keys(server: RedisServer) -> list[bytes]:
     return server.client().keys("*django.contrib.sessions.cache*")
 
@@ -101,21 +112,21 @@ def test_a_logout_while_the_session_store_is_down_still_needs_the_csrf_token(
 
 
 @pytest.mark.urls("tests.security.urls")
-def test_djangos_logout_while_the_session_store_is_down_ends_the_sign_in(
-    sessions_on_redis: RedisServer, make_user: Any
+@pytest.mark.parametrize("logout", ["/accounts/logout/", "/admin/logout/"], ids=["django-logout", "admin-logout"])
+def test_djangos_and_the_admins_logout_while_the_session_store_is_down_end_the_sign_in(
+    sessions_on_redis: RedisServer, make_user: Any, logout: str
 ) -> None:
-    """Django's ``logout()`` (its ``LogoutView`` here; allauth's and others' call it too) is a revocation path
-    that starts from a session cookie: the ``user_logged_out`` receiver finds the sign-in by key."""
+    """Django's ``logout()`` (its ``LogoutView``; allauth's and others' call it too), and the admin's logout,
+    which sees an anonymous user and would only redirect: paths that start from a session cookie too."""
     admin = make_user("admin", is_staff=True, is_superuser=True)
-    browser = Client(enforce_csrf_checks=True)
-    browser.get("/admin/login/")
-    csrf = browser.cookies["csrftoken"].value
-    login = browser.post("/admin/login/", {"username": "admin", "password": "admin", "csrfmiddlewaretoken": csrf})
-    assert login.status_code == 302
-    assert browser.get("/admin/").status_code == 200
+    browser = _admin_browser()
     kept = browser.cookies["sessionid"].value
     sessions_on_redis.stop()
-    browser.post("/accounts/logout/", {"csrfmiddlewaretoken": browser.cookies["csrftoken"].value})
+    forged = Client(enforce_csrf_checks=True)
+    forged.cookies["sessionid"] = kept
+    forged.post(logout)  # no CSRF token: nothing ends
+    assert AuthSession.objects.get(user=admin).revoked_at is None
+    browser.post(logout, {"csrfmiddlewaretoken": browser.cookies["csrftoken"].value})
     assert AuthSession.objects.get(user=admin).revoked_reason in ("logout", "session_lost")  # whichever saw it first
     sessions_on_redis.start()
     thief = Client()
@@ -165,31 +176,6 @@ def test_when_only_the_database_is_down_the_logout_is_a_503_and_the_session_is_g
     assert AuthSession.objects.get(pk=client.session_id).revoked_reason == "logout"
 
 
-def test_the_admins_logout_while_the_session_store_is_down_ends_the_sign_in(
-    sessions_on_redis: RedisServer, make_user: Any
-) -> None:
-    """The admin sees an anonymous user and would only redirect, never calling ``logout()``: the middleware
-    ends the sign-in of the cookie's key first, so the session the store brings back is refused."""
-    admin = make_user("admin", is_staff=True, is_superuser=True)
-    browser = Client(enforce_csrf_checks=True)
-    browser.get("/admin/login/")
-    csrf = browser.cookies["csrftoken"].value
-    browser.post("/admin/login/", {"username": "admin", "password": "admin", "csrfmiddlewaretoken": csrf})
-    assert browser.get("/admin/").status_code == 200
-    kept = browser.cookies["sessionid"].value
-    sessions_on_redis.stop()
-    forged = Client(enforce_csrf_checks=True)
-    forged.cookies["sessionid"] = kept
-    forged.post("/admin/logout/")  # no CSRF token: nothing ends
-    assert AuthSession.objects.get(user=admin).revoked_at is None
-    browser.post("/admin/logout/", {"csrfmiddlewaretoken": browser.cookies["csrftoken"].value})
-    assert AuthSession.objects.get(user=admin).revoked_reason in ("logout", "session_lost")  # whichever saw it first
-    sessions_on_redis.start()
-    thief = Client()
-    thief.cookies["sessionid"] = kept
-    assert thief.get("/admin/").status_code == 302  # to the login page
-
-
 def test_a_key_cycled_by_djangos_password_change_is_followed_before_the_next_outage(
     sessions_on_redis: RedisServer, alice: Any
 ) -> None:
@@ -214,10 +200,7 @@ def test_djangos_logout_when_nothing_can_record_it_is_a_503_that_keeps_the_cooki
     sessions_on_redis: RedisServer, make_user: Any
 ) -> None:
     make_user("admin", is_staff=True, is_superuser=True)
-    browser = Client(enforce_csrf_checks=True)
-    browser.get("/admin/login/")
-    csrf = browser.cookies["csrftoken"].value
-    browser.post("/admin/login/", {"username": "admin", "password": "admin", "csrfmiddlewaretoken": csrf})
+    browser = _admin_browser()
     sessions_on_redis.stop()
     with connection.execute_wrapper(DatabaseDown()):
         answer = browser.post("/accounts/logout/", {"csrfmiddlewaretoken": browser.cookies["csrftoken"].value})
