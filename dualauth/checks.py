@@ -299,20 +299,33 @@ def check_views(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
 
 def _walk(patterns: Any, prefix: str, defaults: list[Any], found: dict[str, str]) -> None:
     for pattern in patterns:
-        try:
-            route = prefix + str(pattern.pattern)
-            if hasattr(pattern, "url_patterns"):
-                _walk(pattern.url_patterns, route, defaults, found)
-                continue
-            why = _bypasses(getattr(pattern.callback, "cls", None), defaults)
-        except Exception:  # noqa: BLE001, S112 - one odd pattern or view must not hide what the others show
+        route = prefix + str(pattern.pattern)
+        nested = _nested(pattern)
+        if nested is not None:
+            _walk(nested, route, defaults, found)
             continue
+        why = _bypasses(getattr(pattern, "callback", None), defaults)
         if why:
             found[route or "/"] = why
 
 
-def _bypasses(view_class: Any, defaults: list[Any]) -> str | None:
-    """Why the DRF view ``view_class`` bypasses dualauth, or ``None``."""
+def _nested(pattern: Any) -> list[Any] | None:
+    """An include's patterns; ``None`` for a view (or an include that cannot load: one must not hide the rest)."""
+    try:
+        return list(pattern.url_patterns) if hasattr(pattern, "url_patterns") else None
+    except Exception:  # noqa: BLE001
+        return []
+
+
+def _bypasses(callback: Any, defaults: list[Any]) -> str | None:
+    """Why the view ``callback`` (DRF's ``as_view()`` keeps its class in ``cls``) bypasses dualauth, or ``None``."""
+    try:
+        return _why(getattr(callback, "cls", None), defaults)
+    except Exception:  # noqa: BLE001 - one odd view must not hide what the others show
+        return None
+
+
+def _why(view_class: Any, defaults: list[Any]) -> str | None:
     from rest_framework_simplejwt.views import TokenViewBase
 
     if not isinstance(view_class, type) or view_class.__module__.startswith("dualauth."):
