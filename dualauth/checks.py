@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS, MODES, SAMESITE_VALUES, STORES, TRANSPORTS, dualauth_settings
+from .user_marks import MAX_EXTRA_FIELDS
 
 MESSAGES = {
     "E001": "DUALAUTH must be a dict.",
@@ -149,6 +150,8 @@ def _privilege_field_errors() -> list[CheckMessage]:
     user_model = get_user_model()
     if not isinstance(value, (list, tuple)) or not all(isinstance(name, str) for name in value):
         return [_error("E018", value=value, model=user_model._meta.label, unknown="")]
+    if len(value) > MAX_EXTRA_FIELDS:
+        return [_error("E018", value=value, model=user_model._meta.label, unknown=f", {MAX_EXTRA_FIELDS} at most")]
     concrete = {field.name for field in user_model._meta.concrete_fields}
     unknown = [name for name in value if name not in concrete]
     if unknown:

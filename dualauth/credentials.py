@@ -36,6 +36,8 @@ logger = logging.getLogger("dualauth")
 _UNSET = object()
 # Set by DualAuthMiddleware: the session key the client came with, before login() or cycle_key() replace it.
 INITIAL_SESSION_KEY_ATTR = "_dualauth_initial_session_key"
+# Set by DualAuthMiddleware: the keys the session had around each cycle_key() of this request.
+CYCLED_KEYS_ATTR = "_dualauth_cycled_keys"
 
 current_request: ContextVar[HttpRequest | None] = ContextVar("dualauth_current_request", default=None)
 
@@ -195,6 +197,12 @@ def presented(request: HttpRequest, body_refresh: str | None) -> Presented:
             session_key = cookie_session_key(request) or ""
             sids.update(session_sids)
     return Presented(frozenset(sids - {None}), from_cookie, session_key)  # type: ignore[arg-type]
+
+
+def session_keys_of(request: HttpRequest) -> list[str]:
+    """Every key the request's session has had: the one it came with, and those around each ``cycle_key()``."""
+    keys = [cookie_session_key(request), *getattr(request, CYCLED_KEYS_ATTR, ())]
+    return [key for key in dict.fromkeys(keys) if key]
 
 
 def cookie_session_key(request: HttpRequest) -> str | None:

@@ -18,7 +18,13 @@ from django.utils.functional import SimpleLazyObject
 
 from . import services
 from .authentication import csrf_failure
-from .credentials import INITIAL_SESSION_KEY_ATTR, cookie_session_key, current_request, request_credential
+from .credentials import (
+    CYCLED_KEYS_ATTR,
+    INITIAL_SESSION_KEY_ATTR,
+    cookie_session_key,
+    current_request,
+    request_credential,
+)
 from .exceptions import UNRECORDED, NotRecorded
 
 # What any session engine's cookie is made of (Django's keys, signed-cookie values): printable ASCII.
@@ -28,6 +34,52 @@ _PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
 def _key_changed(request: HttpRequest) -> bool:
     key = getattr(getattr(request, "session", None), "session_key", None)
     return bool(key) and key != getattr(request, INITIAL_SESSION_KEY_ATTR, None)
+
+
+def _follow_cycles(request: HttpRequest) -> None:
+    """Make the request's session tell its sign-in of a new key the moment it gets one.
+
+    ``cycle_key()`` (Django's ``login()`` and ``update_session_auth_hash()``, a
+    project's step-up) deletes the old key at once; until the sign-in's row
+    has the new one, a request still carrying the old cookie would find the
+    sign-in under a key whose session is gone, and end it as lost. So the
+    row follows inside ``cycle_key()`` itself; after the response,
+    ``follow_session_key`` catches any other way the key changed.
+    """
+    session = request.session
+    for name in ("cycle_key", "acycle_key"):
+        method = getattr(session, name, None)
+        if method is not None:
+            setattr(session, name, _following(request, name, method))
+
+
+def _following(request: HttpRequest, name: str, cycle: Any) -> Any:
+    if name == "acycle_key":
+
+        async def acycle_key() -> None:
+            previous = _note(request)
+            await cycle()
+            _note(request)
+            await sync_to_async(services.follow_session_key)(request, previous)
+
+        return acycle_key
+
+    def cycle_key() -> None:
+        previous = _note(request)
+        cycle()
+        _note(request)
+        services.follow_session_key(request, previous)
+
+    return cycle_key
+
+
+def _note(request: HttpRequest) -> str | None:
+    """Remember the session's key now: ``login()`` may flush the session after a cycle, and the sign-in it
+    replaces is then found by one of them."""
+    key: str | None = request.session.session_key
+    if key:
+        getattr(request, CYCLED_KEYS_ATTR).append(key)
+    return key
 
 
 def get_user(request: HttpRequest) -> Any:
@@ -128,6 +180,8 @@ class DualAuthMiddleware:
         # The key the client came with: a login() that flushes the session to
         # switch users erases the old sid, and this still finds its sign-in.
         setattr(request, INITIAL_SESSION_KEY_ATTR, key)
+        setattr(request, CYCLED_KEYS_ATTR, [])
+        _follow_cycles(request)
         request.user = SimpleLazyObject(partial(get_user, request))  # type: ignore[assignment]
         request.auser = partial(aget_user, request)
         return current_request.set(request)

@@ -84,7 +84,7 @@ class AuthSession(models.Model):
     # What the user's password and privileges were when the sign-in started (dualauth.user_marks):
     # a sign-in whose user no longer matches it is refused on its next request.
     # db_default too: during a rolling deploy, instances still running the previous release insert rows without it.
-    user_mark = models.CharField(_("user mark"), max_length=64, blank=True, default="", db_default="", editable=False)
+    user_mark = models.CharField(_("user mark"), max_length=255, blank=True, default="", db_default="", editable=False)
 
     objects = AuthSessionQuerySet.as_manager()
 

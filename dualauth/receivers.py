@@ -12,7 +12,7 @@ from django.db.models.signals import class_prepared, post_delete, post_init, pos
 from django.dispatch import receiver
 
 from . import services, user_marks
-from .credentials import INITIAL_SESSION_KEY_ATTR, cookie_session_key, current_request, current_sid_of
+from .credentials import cookie_session_key, current_request, current_sid_of, session_keys_of
 from .models import AuthSession
 from .tokens import parse_sid
 
@@ -22,7 +22,7 @@ def start_session(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     """Every Django ``login()`` (admin, allauth, SSO) starts a tracked session sign-in."""
     if kwargs.get("dualauth_kind") == "jwt" or request is None or not hasattr(request, "session"):
         return
-    services.record_session_login(request, user, getattr(request, INITIAL_SESSION_KEY_ATTR, None))
+    services.record_session_login(request, user, session_keys_of(request))
 
 
 @receiver(post_delete, sender=AuthSession, dispatch_uid="dualauth.receivers.forget_deleted")
@@ -40,24 +40,29 @@ def _react_to_user_save(sender: Any, instance: Any, created: bool, update_fields
     """A new password, a deactivation or a privilege change, saved by any path, ends sign-ins.
 
     A password counts as set when ``set_password()`` left the raw value in
-    ``_password`` (Django clears it after the save), or when the stored hash
+    ``_password`` (Django clears it after any save), or when the stored hash
     changed, unless that is Django's hash upgrade on login: only ``password``
     saved, ``_password`` already cleared, an outdated hash replaced by one of
     the preferred hasher. An upgrade carries the sign-ins bound to the old
-    hash over to the new one. An unknown (deferred)
-    ``is_active`` counts as active: revoking twice is harmless, missing once is not.
-    A privilege field unknown before the save is judged against the marks of the
-    user's sign-ins.
+    hash over to the new one. An unknown (deferred) ``is_active`` counts as
+    active: revoking twice is harmless, missing once is not. What this
+    instance saw only suggests a new password or new privileges; the marks of
+    the user's sign-ins decide, so a stale instance ends nothing.
     """
     unknown = user_marks.UNKNOWN
     before = getattr(instance, "_dualauth_loaded", {})
-    _remember(sender, instance)
-    after = instance._dualauth_loaded
-    if created:
-        return
+    now = user_marks.snapshot(instance)
 
     def saved(field: str) -> bool:
-        return (update_fields is None or field in update_fields) and after.get(field, unknown) is not unknown
+        written = update_fields is None or bool({field, user_marks.attname(instance, field)} & set(update_fields))
+        return written and now.get(field, unknown) is not unknown
+
+    # What the row holds now: the fields this save wrote, and for the others what was known before it
+    # (a field assigned but left out of update_fields is not in the row).
+    after = {**before, **{field: value for field, value in now.items() if saved(field)}}
+    instance._dualauth_loaded = after
+    if created:
+        return
 
     old_hash, new_hash = before.get("password", unknown), after.get("password", unknown)
     raw_password_set = getattr(instance, "_password", None) is not None
@@ -68,7 +73,14 @@ def _react_to_user_save(sender: Any, instance: Any, created: bool, update_fields
         and not raw_password_set
         and _upgrades_hash(old_hash, new_hash)
     )
-    password_set = saved("password") and (raw_password_set or (hash_changed and not rehash))
+    # None: suspected from what the instance loaded, and the sign-ins' marks decide (an instance refreshed
+    # with refresh_from_db() still holds here the values it was created with).
+    password_set: bool | None = False
+    if saved("password"):
+        if raw_password_set:
+            password_set = True
+        elif old_hash is unknown or (hash_changed and not rehash):
+            password_set = None
     deactivated = saved("is_active") and before.get("is_active") != "false" and after["is_active"] == "false"
     changed: list[bool | None] = [
         None if before.get(field, unknown) is unknown else after[field] != before[field]
@@ -76,10 +88,10 @@ def _react_to_user_save(sender: Any, instance: Any, created: bool, update_fields
         # is_active's change is a deactivation, or a reactivation that revives nothing
         if field != "is_active" and saved(field)
     ]
-    privileges_changed = True if True in changed else None if None in changed else False
+    privileges_changed = None if True in changed or None in changed else False
     if rehash and hash_changed:
         services.password_rehashed(instance, old_hash)
-    if password_set or deactivated or privileges_changed is not False:
+    if password_set is not False or deactivated or privileges_changed is not False:
         services.user_changed(
             instance,
             password_set=password_set,

@@ -25,7 +25,7 @@ from django.contrib import auth
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.db import IntegrityError, InterfaceError, InternalError, OperationalError, transaction
-from django.db.models import Case, Q, When
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -95,19 +95,20 @@ def sign_in(request: HttpRequest, user: Any, kind: str | None = None) -> SignIn:
     raise ValueError(f"unknown sign-in kind {kind!r}")
 
 
-def record_session_login(request: HttpRequest, user: Any, previous_session_key: str | None = None) -> AuthSession:
+def record_session_login(request: HttpRequest, user: Any, previous_session_keys: Iterable[str] = ()) -> AuthSession:
     """Give the session that Django's ``login()`` just made its own sign-in.
 
     Called by the ``user_logged_in`` receiver, so every login (the admin,
     allauth, SSO) is tracked. The sign-in the session carried before is
     replaced: found by the sid still in the session or, when ``login()``
-    flushed it to switch users, by the key the request came with.
+    flushed it to switch users, by a key the session had in this request.
     """
     previous = request.session.get(SESSION_SID_KEY)
     if previous:
         revoke(previous, Reason.SUPERSEDED, delete_session=False)
-    if previous_session_key:
-        rows = AuthSession.objects.filter(kind=Kind.SESSION, session_key=previous_session_key, revoked_at__isnull=True)
+    keys = [key for key in previous_session_keys if key]
+    if keys:
+        rows = AuthSession.objects.filter(kind=Kind.SESSION, session_key__in=keys, revoked_at__isnull=True)
         for sid in list(rows.values_list("pk", flat=True)):
             revoke(sid, Reason.SUPERSEDED, delete_session=False)
     return _start_session(request, user)
@@ -500,8 +501,8 @@ def check_access_token(raw: Any) -> CheckedToken:
 
 def follow_session_key(request: HttpRequest, previous_key: str | None) -> None:
     """The request's Django session got a new key (``cycle_key()``: Django's ``update_session_auth_hash()``, a
-    project's own code): its sign-in's row follows before the response leaves, so a logout during a session-store
-    outage right after still finds it by key. Costs a write only when the key changed."""
+    project's own code): its sign-in's row follows, so a logout during a session-store outage right after, or a
+    request still carrying the old key, finds it by the right one. Costs a write only when the key changed."""
     session = getattr(request, "session", None)
     key = getattr(session, "session_key", None)
     if not key or key == previous_key or settings.SESSION_ENGINE == SIGNED_COOKIES_ENGINE:
@@ -518,15 +519,23 @@ def follow_session_key(request: HttpRequest, previous_key: str | None) -> None:
 
 
 def touch(state: SignInState, request: HttpRequest) -> None:
-    """Record activity at most once per ``ACTIVITY_UPDATE_INTERVAL``; no write otherwise."""
+    """Record activity at most once per ``ACTIVITY_UPDATE_INTERVAL``; no write otherwise.
+
+    A session key other than the row's (the session moved outside any request
+    dualauth saw) is written too, but only while its session store still holds
+    it: a request that started under a key a step-up has since replaced, in
+    another tab, must not move the row back to a dead key.
+    """
     now = timezone.now()
     interval = timedelta(seconds=dualauth_settings.ACTIVITY_UPDATE_INTERVAL)
     session_key = _trackable_session_key(request) if state.kind == Kind.SESSION else ""
-    if now - state.last_seen_at < interval and hash_session_key(session_key) == state.session_key_hash:
+    moved = hash_session_key(session_key) != state.session_key_hash and request.session.exists(session_key)
+    if now - state.last_seen_at < interval and not moved:
         return
     changes: dict[str, Any] = {"last_seen_at": now, "ip": client_ip(request), "user_agent": user_agent(request)}
     if state.kind == Kind.SESSION:
-        changes["session_key"] = session_key
+        if moved:
+            changes["session_key"] = session_key
         changes["expires_at"] = _cap(request.session.get_expiry_date(), state.created_at)
     AuthSession.objects.filter(pk=state.sid, revoked_at__isnull=True).update(**changes)
     get_store().changed(state.sid)
@@ -642,7 +651,7 @@ def end_request_session(request: HttpRequest) -> None:
 def user_changed(
     user: Any,
     *,
-    password_set: bool = False,
+    password_set: bool | None = False,
     deactivated: bool = False,
     privileges_changed: bool | None = False,
     keep: uuid.UUID | None = None,
@@ -654,13 +663,18 @@ def user_changed(
     or a privilege change ends all but ``keep``: the sign-in of ``request``,
     when the user made the change themselves. A kept session gets a new key
     (OWASP: renew the id on a privilege change), so an id copied before the
-    change is worth nothing after it. ``privileges_changed=None``: the saved
-    instance never loaded its privileges, so the sign-ins' marks decide.
+    change is worth nothing after it. ``None`` for ``password_set`` or
+    ``privileges_changed``: the saved instance only suggests it, and the marks
+    of the user's sign-ins decide.
     """
     if deactivated:
         return revoke_user(user, Reason.DEACTIVATED)
-    if privileges_changed is None:
-        privileges_changed = _privileges_differ(user, keep)
+    if password_set is None or privileges_changed is None:
+        change = _held_change(user)
+        if password_set is None:
+            password_set = bool(change and change.password)
+        if privileges_changed is None:
+            privileges_changed = bool(change and change.privileges)
     if (password_set or privileges_changed) and keep:
         # First: another request of this sign-in may already read the saved row, and must find it bound to it.
         session = getattr(request, "session", None)
@@ -676,15 +690,17 @@ def user_changed(
     return ended
 
 
-def _privileges_differ(user: Any, keep: uuid.UUID | None) -> bool:
-    """Whether ``user`` now has other privileges than its sign-ins were started with: for a save whose
-    instance never loaded them (``only()``), so that what they were before it is not known."""
-    rows = AuthSession.objects.filter(user_id=user.pk, revoked_at__isnull=True).exclude(user_mark="")
-    if keep is not None:
-        rows = rows.order_by(Case(When(pk=keep, then=0), default=1))
-    held = rows.values_list("user_mark", flat=True).first()
-    change = None if held is None else user_marks.compare(held, user)
-    return bool(change and change.privileges)
+def _held_change(user: Any) -> user_marks.Change | None:
+    """How ``user`` differs from what its live sign-ins were bound to, any of them; ``None``: from none."""
+    marks = AuthSession.objects.filter(user_id=user.pk, revoked_at__isnull=True).exclude(user_mark="")
+    changes = [
+        change for mark in marks.values_list("user_mark", flat=True) if (change := user_marks.compare(mark, user))
+    ]
+    if not changes:
+        return None
+    return user_marks.Change(
+        password=any(change.password for change in changes), privileges=any(change.privileges for change in changes)
+    )
 
 
 def end_unloadable_session(request: HttpRequest, sid: Any, user_id: Any) -> None:

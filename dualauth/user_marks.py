@@ -7,10 +7,11 @@ catches any change to them, whatever made it — a save, ``QuerySet.update()``,
 raw SQL, or a password change that lands while a login sits between
 ``authenticate()`` and the start of its sign-in.
 
-A mark is three digests, ``<password>.<privileges>.<field list>``, so the
-service layer can tell a new password (``REVOKE_ON_PASSWORD_CHANGE`` may keep
-sign-ins across it) from new privileges (which always end them). The digests
-are not secret: they only need to change when what they digest changes.
+A mark is digests joined by dots: the password hash, Django's flags, then one
+per field of ``EXTRA_PRIVILEGE_FIELDS``, so the service layer can tell a new
+password (``REVOKE_ON_PASSWORD_CHANGE`` may keep sign-ins across it) from new
+privileges (which always end them). The digests are not secret: they only
+need to change when what they digest changes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -63,12 +65,13 @@ def canonical(user: Any, name: str) -> str:
     A sign-in can start from a user object that was never read back (created,
     then logged in): its values may be an enum member, a string where the
     column holds a number, a ``Decimal`` of another scale, a dict in another
-    key order. Each must give the mark the row will give.
+    key order, an aware datetime in another zone. Each must give the mark the
+    row will give.
     """
     try:
         field: Any = user._meta.get_field(name)
     except FieldDoesNotExist:
-        return repr(getattr(user, name, None))
+        return _canonical(None, getattr(user, name, None))  # a property of a custom user class
     return _canonical(field, getattr(user, field.attname, None))
 
 
@@ -87,7 +90,7 @@ def snapshot(user: Any) -> dict[str, str]:
 
 
 def _canonical(field: Any, value: Any) -> str:
-    if value is not None:
+    if value is not None and field is not None:
         with contextlib.suppress(Exception):  # a value the field rejects is compared as it stands
             value = field.to_python(value)
     if value is None:
@@ -101,6 +104,8 @@ def _canonical(field: Any, value: Any) -> str:
     if isinstance(value, Decimal):
         places = getattr(field, "decimal_places", None)
         return f"d:{value.quantize(Decimal(1).scaleb(-places)) if places is not None else value.normalize()}"
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return f"t:{value.astimezone(UTC).isoformat()}"
     if isinstance(value, bytes | bytearray | memoryview):
         return "b:" + bytes(value).hex()
     if isinstance(value, dict | list):
@@ -112,16 +117,25 @@ def password_part(password_hash: str | None) -> str:
     return _digest(password_hash or "")
 
 
-def mark_of(user: Any) -> str:
-    """The mark of ``user`` as it is now: ``<password>.<privileges>.<which privilege fields>``.
+#: Fields ``EXTRA_PRIVILEGE_FIELDS`` may name at most: each takes 17 characters of the 255 a mark has.
+MAX_EXTRA_FIELDS = 12
 
-    The last part names the field list, so adding a field to
-    ``EXTRA_PRIVILEGE_FIELDS`` re-binds existing sign-ins instead of reading
-    as a privilege change for every user.
+
+def mark_of(user: Any) -> str:
+    """The mark of ``user`` as it is now: ``<password>.<Django's flags>`` and ``.<name><value>`` per extra field.
+
+    Each extra field has its own part, named by a digest of its name, so a
+    change to ``EXTRA_PRIVILEGE_FIELDS`` re-binds the fields it adds while
+    every field both lists name, and Django's flags, are still compared.
     """
-    names = privilege_fields()
-    privileges = "\x1f".join(f"{name}={canonical(user, name)}" for name in names)
-    return f"{password_part(getattr(user, PASSWORD_FIELD, None))}.{_digest(privileges)}.{_digest(repr(names))}"
+    flags = "\x1f".join(f"{name}={canonical(user, name)}" for name in PRIVILEGE_FIELDS)
+    parts = [password_part(getattr(user, PASSWORD_FIELD, None)), _digest(flags)]
+    parts.extend(_digest(name)[:4] + _digest(canonical(user, name))[:12] for name in _extra_fields())
+    return ".".join(parts)
+
+
+def _extra_fields() -> tuple[str, ...]:
+    return tuple(dualauth_settings.EXTRA_PRIVILEGE_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -130,9 +144,15 @@ class Change:
 
     password: bool
     privileges: bool
-    #: Nothing to judge privileges by: the sign-in holds no mark (started before marks existed), or one made
-    #: under another ``EXTRA_PRIVILEGE_FIELDS``. Its password part, if any, still counts.
+    #: Something could not be compared: the sign-in holds no mark (started before marks existed), or
+    #: ``EXTRA_PRIVILEGE_FIELDS`` names a field its mark does not. What could be compared still counts.
     rebind: bool = False
+
+
+def _split(mark: str) -> tuple[str, str, dict[str, str]]:
+    parts = mark.split(".")
+    flags = parts[1] if len(parts) > 1 else ""
+    return parts[0], flags, {part[:4]: part[4:] for part in parts[2:] if len(part) == 16}
 
 
 def compare(mark: str, user: Any) -> Change | None:
@@ -142,11 +162,14 @@ def compare(mark: str, user: Any) -> Change | None:
         return None
     if not mark:
         return Change(password=False, privileges=False, rebind=True)
-    held_password, held_privileges, held_fields = [*mark.split("."), "", ""][:3]
-    password, privileges, fields = current.split(".")
-    if held_fields != fields:
-        return Change(password=held_password != password, privileges=False, rebind=True)
-    return Change(password=held_password != password, privileges=held_privileges != privileges)
+    held_password, held_flags, held_extras = _split(mark)
+    password, flags, extras = _split(current)
+    shared = held_extras.keys() & extras.keys()
+    return Change(
+        password=held_password != password,
+        privileges=held_flags != flags or any(held_extras[name] != extras[name] for name in shared),
+        rebind=not extras.keys() <= held_extras.keys(),
+    )
 
 
 def with_password(mark: str, password_hash: str | None) -> str:

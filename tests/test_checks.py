@@ -206,3 +206,8 @@ def test_views_whose_own_classes_bypass_dualauth_are_listed() -> None:
     assert "odd/" not in warning.msg  # a view the walk cannot read hides nothing else
     assert "api/auth/" not in warning.msg
     assert "simplejwt/token/ (simplejwt's token view" in warning.msg
+
+
+def test_more_extra_privilege_fields_than_a_mark_holds_is_an_error(settings: Any) -> None:
+    names = ["first_name", "last_name", "email", "username", "date_joined", "last_login", "password"] * 2
+    assert _ids(settings, EXTRA_PRIVILEGE_FIELDS=names) == ["dualauth.E018"]

@@ -213,10 +213,12 @@ class RedisStore(BaseStore):
 
     def changed(self, sid: uuid.UUID) -> None:
         try:
+            retry_at = self._retry_at
             client = self._available_client()
             if client is None:
                 self._remember(sid)
-                self._try_revocation(sid)
+                if self._retry_at == retry_at:  # no attempt was made just now: one is worth it
+                    self._try_revocation(sid)
                 return
             state = self.database.get(sid)
             if state is None:

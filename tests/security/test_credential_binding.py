@@ -399,3 +399,62 @@ def test_the_previous_release_can_still_insert_sign_ins_during_a_rolling_deploy(
     assert AuthSession.objects.get(pk=row.pk).user_mark == ""
     assert client.get("/api/auth/me/").status_code == 200
     assert AuthSession.objects.get(pk=row.pk).user_mark != ""
+
+
+# Second review: what a stale or partial instance, or a change of settings, must not hide or invent ----------
+
+
+def test_a_promotion_after_the_field_list_changed_is_still_caught(alice: Any, use_mode: Any) -> None:
+    """A new EXTRA_PRIVILEGE_FIELDS re-binds only the field it adds: Django's flags are compared throughout."""
+    clients = _everywhere(use_mode)
+    use_mode("hybrid", EXTRA_PRIVILEGE_FIELDS=["last_name"])
+    type(alice).objects.filter(pk=alice.pk).update(is_staff=True)
+    assert all(_refused(c) for c in clients)
+    assert _reasons(alice) == {"privilege_change"}
+
+
+def test_a_field_in_both_lists_is_still_compared_when_another_is_added(alice: Any, use_mode: Any) -> None:
+    clients = _everywhere(use_mode, EXTRA_PRIVILEGE_FIELDS=["last_name"])
+    use_mode("hybrid", EXTRA_PRIVILEGE_FIELDS=["last_name", "email"])
+    type(alice).objects.filter(pk=alice.pk).update(last_name="Administrator")
+    assert all(_refused(c) for c in clients)
+
+
+def test_an_instance_refreshed_from_the_database_ends_nothing_that_did_not_change(alice: Any, use_mode: Any) -> None:
+    """``refresh_from_db()`` loads new values without ``post_init``: saving it must not read as a promotion."""
+    use_mode("hybrid")
+    stale = type(alice).objects.get(pk=alice.pk)
+    promoted = type(alice).objects.get(pk=alice.pk)
+    promoted.is_staff = True
+    promoted.save()
+    client = SignInClient("header")
+    assert client.login("alice").status_code == 200  # a sign-in of the promoted user
+    stale.refresh_from_db()
+    stale.first_name = "Alice"
+    stale.save()
+    assert client.get("/api/auth/me/").status_code == 200
+
+
+def test_a_field_assigned_then_saved_in_a_later_save_is_caught_at_that_save(alice: Any, use_mode: Any) -> None:
+    clients = _everywhere(use_mode)
+    alice.is_staff = True
+    alice.save(update_fields=["first_name"])  # not written: nothing changed in the row
+    assert [c.get("/api/auth/me/").status_code for c in clients] == [200, 200, 200]
+    alice.save(update_fields=["is_staff"])
+    assert set(AuthSession.objects.values_list("revoked_reason", flat=True)) == {"privilege_change"}  # at once
+
+
+def test_an_aware_datetime_in_another_zone_marks_like_the_row_in_utc(make_user: Any, use_mode: Any) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from django.test import RequestFactory
+
+    from dualauth import services
+
+    use_mode("hybrid", EXTRA_PRIVILEGE_FIELDS=["date_joined"])
+    user = make_user("dora", date_joined=datetime(2026, 1, 2, 3, 4, 5, tzinfo=ZoneInfo("Europe/Paris")))
+    signin = services.sign_in(RequestFactory().post("/"), user, "jwt")
+    client = SignInClient("header")
+    client.access = signin.tokens.access  # type: ignore[union-attr]
+    assert client.get("/api/auth/me/").status_code == 200

@@ -167,3 +167,36 @@ def test_token_logout_does_not_send_clear_site_data(alice: Any, use_mode: Any) -
     client = SignInClient("header")
     client.login("alice")
     assert "Clear-Site-Data" not in client.post("/api/auth/logout/")
+
+
+@pytest.mark.urls("tests.security.urls")
+def test_a_request_with_the_old_id_during_a_step_up_does_not_end_the_sign_in(browser: SignInClient) -> None:
+    """Another tab still sends the id a step-up just replaced: its session is gone, but the sign-in moved
+    with the new id at once, so nothing takes it for a lost session."""
+    from . import urls
+
+    browser.login("alice")
+    other_tab = _copy_of(browser)
+    urls.DURING_STEP_UP.append(lambda: other_tab.get("/api/auth/me/"))
+    try:
+        assert browser.post("/step-up/").status_code == 204
+    finally:
+        urls.DURING_STEP_UP.clear()
+    assert browser.get("/api/auth/me/").status_code == 200
+    assert AuthSession.objects.get(pk=browser.session_id).revoked_at is None
+
+
+def test_a_request_under_a_replaced_id_does_not_move_the_sign_in_back(browser: SignInClient) -> None:
+    """The row follows a new id; a late request still carrying the old, deleted one must not write it back."""
+    from django.test import RequestFactory
+
+    from dualauth import services
+    from dualauth.stores import get_store
+
+    browser.login("alice")
+    key = browser.client.cookies["sessionid"].value
+    request = RequestFactory().get("/")
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore("a-key-since-replaced-and-deleted")
+    state = get_store().get(AuthSession.objects.get(pk=browser.session_id).pk)
+    services.touch(state, request)  # type: ignore[arg-type]
+    assert AuthSession.objects.get(pk=browser.session_id).session_key == key

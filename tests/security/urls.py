@@ -22,6 +22,22 @@ def become_staff(request: HttpRequest) -> HttpResponse:
     return HttpResponse(status=204)
 
 
+# What a test runs in the middle of a step-up, after the session got its new key (another tab's request, say).
+DURING_STEP_UP: list = []
+
+
+@csrf_exempt
+@require_POST
+def step_up(request: HttpRequest) -> HttpResponse:
+    """A step-up (MFA, sudo) as OWASP asks: a new session id once the user proved themselves again."""
+    if not request.user.is_authenticated:
+        return HttpResponse(status=401)
+    request.session.cycle_key()
+    for during in DURING_STEP_UP:
+        during()
+    return HttpResponse(status=204)
+
+
 class StaffOnly(APIView):
     permission_classes = [IsAdminUser]
 
@@ -32,6 +48,7 @@ class StaffOnly(APIView):
 urlpatterns = [
     path("become-staff/", become_staff),
     path("staff-only/", StaffOnly.as_view()),
+    path("step-up/", step_up),
     path("accounts/logout/", LogoutView.as_view()),
     path("", include("example_project.urls")),
 ]
