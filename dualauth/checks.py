@@ -25,7 +25,7 @@ MESSAGES = {
     "E008": "DUALAUTH['HYBRID_DEFAULT_KIND'] is {value!r}; it must be 'session' or 'jwt'.",
     "E009": "DUALAUTH['COOKIE_SAMESITE'] is {value!r}; it must be one of {choices}.",
     "E010": "DUALAUTH[{key!r}] is {value!r}; it must be {expected}.",
-    "E011": "DUALAUTH['LOGIN_THROTTLE_RATE'] is {value!r}; it must be None or like '10/min'.",
+    "E011": "DUALAUTH[{key!r}] is {value!r}; it must be {expected}.",
     "E012": "DUALAUTH[{key!r}] is {value!r}, which cannot be imported.",
     "E013": "'dualauth.middleware.DualAuthMiddleware' must come after {needed} in MIDDLEWARE.",
     "E014": "DUALAUTH['COOKIE_SAMESITE'] is 'None', which browsers accept only with Secure cookies: "
@@ -46,6 +46,8 @@ MESSAGES = {
     "W007": "REST_FRAMEWORK['DEFAULT_AUTHENTICATION_CLASSES'] does not list "
     "'dualauth.authentication.DualAuthentication': DRF views authenticate without dualauth's revocation checks.",
     "W008": "These views in the URL conf bypass dualauth, so revocation does not reach them: {views}.",
+    "W009": "AUTHENTICATION_BACKENDS does not start with dualauth's login limiter: the admin's login and every other "
+    "authenticate() call check passwords without it (the API's login is still throttled).",
     "W001": "SIMPLE_JWT['SIGNING_KEY'] is SECRET_KEY: tokens and every other signed value share one key.",
     "W002": "SIMPLE_JWT['SIGNING_KEY'] has {length} bytes; {algorithm} needs at least {needed} (RFC 7518 §3.2).",
     "W003": "DUALAUTH['COOKIE_SECURE'] is False while DEBUG is off: token cookies travel over plain HTTP.",
@@ -64,6 +66,8 @@ HINTS = {
     "simplejwt's token views (dualauth's login/ and token/refresh/ replace them), or silence dualauth.W008 in "
     "SILENCED_SYSTEM_CHECKS if they must accept other credentials.",
     "E002": "Known keys: " + ", ".join(sorted(DEFAULTS)) + ".",
+    "W009": "Put 'dualauth.backends.ThrottledModelBackend' in place of Django's ModelBackend, or "
+    "'dualauth.backends.LoginThrottleBackend' first, in front of the others.",
     "W001": "Set SIMPLE_JWT['SIGNING_KEY'] to its own random secret so either can be rotated alone.",
     "W002": "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(64))'",
     "W006": "Give the store a Redis (or a database of one) with maxmemory-policy noeviction, sized for one small "
@@ -130,7 +134,12 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     errors.extend(_prefix_errors())
     rate = s.LOGIN_THROTTLE_RATE
     if rate is not None and not _valid_rate(rate):
-        errors.append(_error("E011", value=rate))
+        errors.append(_error("E011", key="LOGIN_THROTTLE_RATE", value=rate, expected="None or like '10/min'"))
+    for key in ("LOGIN_IP_RATE", "LOGIN_USERNAME_RATE"):
+        rate = getattr(s, key)
+        if rate not in (None, "off") and not _valid_rate(rate):
+            expected = "None (LOGIN_THROTTLE_RATE's), 'off' or like '10/min'"
+            errors.append(_error("E011", key=key, value=rate, expected=expected))
     for key in IMPORTABLE:
         value = getattr(s, key)
         if value is not None:
@@ -280,6 +289,24 @@ def check_drf_wiring(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
         many = len(bypassing) > 1
         errors.append(_error("E020", classes=names, s="" if many else "s", them="them" if many else "it"))
     return errors
+
+
+@register(Tags.security)
+def check_login_limiter(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The login limiter must come first among the backends, or a password is checked before it is asked."""
+    from .backends import LoginThrottleBackend, ThrottledModelBackend
+    from .throttling import ip_rate, username_rate
+
+    if ip_rate() is None and username_rate() is None:
+        return []
+    backends = list(getattr(settings, "AUTHENTICATION_BACKENDS", None) or [])
+    try:
+        first = import_string(backends[0]) if backends else None
+    except ImportError:
+        return []  # Django reports a backend it cannot import when it is used
+    if isinstance(first, type) and issubclass(first, LoginThrottleBackend | ThrottledModelBackend):
+        return []
+    return [_error("W009")]
 
 
 @register(Tags.security, Tags.urls)

@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import auth
 from django.http import HttpRequest
+from django.views.decorators.debug import sensitive_variables
 
 from . import services, users
 from .conf import dualauth_settings
@@ -68,6 +69,7 @@ def raw_bearer(request: HttpRequest) -> str | None:
     return parts[1] if len(parts) == 2 else ""
 
 
+@sensitive_variables()  # the raw token, here and in every frame below (its checks)
 def jwt_credential(request: HttpRequest) -> Credential | None:
     """The JWT credential of the request (header before cookie), checked; ``None`` if there is none."""
     cached = getattr(request, "_dualauth_jwt", _UNSET)

@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 
-from . import services
+from . import reports, services
 from .authentication import csrf_failure
 from .credentials import (
     CYCLED_KEYS_ATTR,
@@ -180,6 +180,7 @@ class DualAuthMiddleware:
         # The key the client came with: a login() that flushes the session to
         # switch users erases the old sid, and this still finds its sign-in.
         setattr(request, INITIAL_SESSION_KEY_ATTR, key)
+        reports.protect(request)
         setattr(request, CYCLED_KEYS_ATTR, [])
         _follow_cycles(request)
         request.user = SimpleLazyObject(partial(get_user, request))  # type: ignore[assignment]

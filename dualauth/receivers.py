@@ -7,11 +7,11 @@ from typing import Any
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import get_hasher, identify_hasher
-from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import class_prepared, post_delete, post_init, post_save
 from django.dispatch import receiver
 
-from . import services, user_marks
+from . import services, throttling, user_marks
 from .credentials import cookie_session_key, current_request, current_sid_of, session_keys_of
 from .models import AuthSession
 from .tokens import parse_sid
@@ -139,6 +139,13 @@ def connect_user_model() -> None:
         if issubclass(model, user_model):
             _watch(model)
     class_prepared.connect(_watch_if_user_model, dispatch_uid="dualauth.receivers.watch_new_user_models")
+
+
+@receiver(user_login_failed, dispatch_uid="dualauth.receivers.count_failure")
+def count_failure(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
+    """Every failed password check, at any door, counts against the account (the login limiter)."""
+    username = credentials.get("username", credentials.get(get_user_model().USERNAME_FIELD))
+    throttling.failed(request, username)
 
 
 @receiver(user_logged_out, dispatch_uid="dualauth.receivers.end_session")

@@ -81,14 +81,34 @@ class RefreshToken(_CallTimeSettings, simplejwt_tokens.RefreshToken):  # type: i
         simplejwt_tokens.Token.verify(self)
 
 
+TIME_CLAIMS = ("exp", "nbf", "iat")
+# What a datetime can hold, in epoch seconds: a time claim beyond it is not a time (year 1 to 9999).
+EARLIEST, LATEST = -62_135_596_800, 253_402_300_799
+
+
 def decode(raw: str, token_class: type[AccessToken] | type[RefreshToken]) -> AccessToken | RefreshToken:
     """Decode and verify ``raw``; raise ``TokenError`` with a user-facing message.
 
-    Oversized input is refused before any parsing work.
+    Oversized input is refused before any parsing work. A time claim that is
+    not a number of seconds a date can hold is refused too: PyJWT takes
+    ``"10"`` for 10, and simplejwt's expiry check raises on ``10**30``; only a
+    holder of the signing key can make such a token, but it still gets a 401.
     """
     if not isinstance(raw, str) or not raw or len(raw) > dualauth_settings.MAX_TOKEN_LENGTH:
         raise TokenError("Token is invalid")
-    return token_class(raw)  # type: ignore[arg-type]
+    try:
+        token = token_class(raw)  # type: ignore[arg-type]
+    except (OverflowError, OSError, ValueError, TypeError):
+        raise TokenError("Token is invalid") from None
+    for claim in TIME_CLAIMS:
+        value = token.payload.get(claim)
+        if value is not None and not _a_time(value):
+            raise TokenError("Token is invalid")
+    return token
+
+
+def _a_time(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and EARLIEST <= value <= LATEST
 
 
 def parse_sid(value: Any) -> uuid.UUID | None:

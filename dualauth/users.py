@@ -24,6 +24,10 @@ def get_user(field_name: str, value: Any) -> Any:
     return fetch_one(get_user_model(), field_name, value)
 
 
+#: A backend a project replaces with dualauth's version of it: sessions signed in through the old one stay valid.
+SUCCESSORS = {"django.contrib.auth.backends.ModelBackend": "dualauth.backends.ThrottledModelBackend"}
+
+
 def session_user(request: Any) -> Any:
     """``django.contrib.auth.get_user(request)``, faster where it can be and Django's own everywhere else.
 
@@ -35,6 +39,9 @@ def session_user(request: Any) -> Any:
     """
     session = request.session
     backend_path = session.get(auth.BACKEND_SESSION_KEY)
+    successor = SUCCESSORS.get(backend_path)
+    if successor in settings.AUTHENTICATION_BACKENDS and backend_path not in settings.AUTHENTICATION_BACKENDS:
+        session[auth.BACKEND_SESSION_KEY] = backend_path = successor  # the same sign-in, now behind the limiter
     user_id = session.get(auth.SESSION_KEY)
     if backend_path in settings.AUTHENTICATION_BACKENDS and user_id is not None:
         backend: Any = auth.load_backend(backend_path)

@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import credentials, services
+from . import credentials, reports, services, throttling
 from .authentication import DualAuthentication, enforce_csrf
 from .client_info import client_ip
 from .conf import dualauth_settings
@@ -25,7 +25,6 @@ from .exceptions import NotRecorded, SignInRefused
 from .models import Kind, Reason
 from .parsers import JSONParser
 from .serializers import AuthSessionSerializer, LoginSerializer, RefreshSerializer, user_data
-from .throttling import LoginIPThrottle, LoginUsernameThrottle
 
 logger = logging.getLogger("dualauth")
 
@@ -56,6 +55,10 @@ class PublicAPIView(DualAuthAPIView):
     permission_classes = [AllowAny]
 
 
+class CredentialsAPIView(reports.CredentialsViewMixin, PublicAPIView):
+    """An endpoint that takes a password or a token (a login, a refresh, a logout)."""
+
+
 def _credential(request: Request) -> credentials.Credential:
     """``request.auth`` of a view behind ``DualAuthentication``."""
     credential = request.auth
@@ -81,9 +84,7 @@ def _token_body(signin: services.SignIn, transport: str) -> dict[str, Any]:
     return body
 
 
-class LoginView(PublicAPIView):
-    throttle_classes = [LoginIPThrottle, LoginUsernameThrottle]
-
+class LoginView(CredentialsAPIView):
     def post(self, request: Request) -> Response:
         serializer = LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -91,8 +92,14 @@ class LoginView(PublicAPIView):
         kind, transport = data["kind"], data.get("transport")
         if kind == Kind.SESSION or transport == credentials.COOKIE:
             enforce_csrf(request)
+        # The limiter counts this attempt once, here or in LoginThrottleBackend, whichever asks first.
+        if throttling.admit(request._request, data["username"]).refused:
+            raise exceptions.Throttled(throttling.refused(request._request))
         user = auth.authenticate(request._request, username=data["username"], password=data["password"])
         if user is None:
+            wait = throttling.refused(request._request)
+            if wait is not None:
+                raise exceptions.Throttled(wait)
             logger.info("dualauth: failed login from %s", client_ip(request._request))
             raise exceptions.AuthenticationFailed(BAD_CREDENTIALS, code="invalid_credentials")
         signin = services.sign_in(request._request, user, kind)
@@ -107,7 +114,7 @@ class LoginView(PublicAPIView):
         return response
 
 
-class LogoutView(PublicAPIView):
+class LogoutView(CredentialsAPIView):
     """Revoke whatever sign-in the request's credentials belong to; needs none of them to be valid."""
 
     def post(self, request: Request) -> Response:
@@ -138,7 +145,7 @@ def _body_refresh(request: Request) -> str | None:
     return value if isinstance(value, str) else None
 
 
-class TokenRefreshView(PublicAPIView):
+class TokenRefreshView(CredentialsAPIView):
     def post(self, request: Request) -> Response:
         if not dualauth_settings.jwt_enabled:
             raise exceptions.NotFound("Tokens are not enabled in session mode.", code="not_enabled")

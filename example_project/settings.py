@@ -69,6 +69,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# The login limiter in front of every password check: the API's login, the admin's, any authenticate().
+AUTHENTICATION_BACKENDS = ["dualauth.backends.ThrottledModelBackend"]
+
 ROOT_URLCONF = "example_project.urls"
 WSGI_APPLICATION = "example_project.wsgi.application"
 

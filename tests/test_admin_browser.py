@@ -73,3 +73,21 @@ def test_an_admin_finds_and_kills_both_of_alices_sign_ins(
 
     assert laptop.get("/api/auth/me/").status_code == 401
     assert phone.get("/api/auth/me/").status_code == 401
+
+
+def test_the_admin_login_refuses_a_password_guesser_and_says_when_to_retry(
+    page: Any, live_server: Any, make_user: Any, use_mode: Any
+) -> None:
+    """The login limiter in front of every password check: the admin's own form error, not a JSON body."""
+    use_mode("hybrid", LOGIN_THROTTLE_RATE="3/min")
+    make_user("admin", is_staff=True, is_superuser=True)
+    for password in ("guess-1", "guess-2", "guess-3", "admin"):  # three guesses, then the right password
+        page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+        page.fill("#id_username", "admin")
+        page.fill("#id_password", password)
+        page.click("input[type=submit]")
+        page.wait_for_selector(".errornote")
+    error = page.inner_text(".errornote")
+    assert "Too many sign-in attempts. Try again in" in error
+    assert page.url.startswith(f"{live_server.url}/admin/login/")
+    _shot(page, "07-login-throttled")

@@ -211,3 +211,21 @@ def test_views_whose_own_classes_bypass_dualauth_are_listed() -> None:
 def test_more_extra_privilege_fields_than_a_mark_holds_is_an_error(settings: Any) -> None:
     names = ["first_name", "last_name", "email", "username", "date_joined", "last_login", "password"] * 2
     assert _ids(settings, EXTRA_PRIVILEGE_FIELDS=names) == ["dualauth.E018"]
+
+
+@pytest.mark.parametrize(
+    ("backends", "warned"),
+    [
+        (["dualauth.backends.ThrottledModelBackend"], False),
+        (["dualauth.backends.LoginThrottleBackend", "django.contrib.auth.backends.ModelBackend"], False),
+        (["django.contrib.auth.backends.ModelBackend"], True),
+        (["django.contrib.auth.backends.ModelBackend", "dualauth.backends.LoginThrottleBackend"], True),
+    ],
+)
+def test_the_login_limiter_must_come_first_among_the_backends(settings: Any, backends: list, warned: bool) -> None:
+    from dualauth.checks import check_login_limiter
+
+    settings.AUTHENTICATION_BACKENDS = backends
+    assert [m.id for m in check_login_limiter()] == (["dualauth.W009"] if warned else [])
+    settings.DUALAUTH = {"LOGIN_THROTTLE_RATE": None}
+    assert check_login_limiter() == []

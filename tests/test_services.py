@@ -30,7 +30,7 @@ def _request(rf: RequestFactory) -> Any:
 
 def test_sign_in_of_session_kind(rf: RequestFactory, alice: Any) -> None:
     request = _request(rf)
-    alice.backend = "django.contrib.auth.backends.ModelBackend"
+    alice.backend = "dualauth.backends.ThrottledModelBackend"  # what an SSO view sets, as for login()
     started = []
     signals.session_started.connect(lambda **kw: started.append(kw["auth_session"]), weak=False, dispatch_uid="t")
     try:

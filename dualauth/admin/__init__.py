@@ -6,11 +6,15 @@ from django.apps import apps
 from django.contrib import admin
 
 from ..models import AuthSession, StoredSession
+from .login import LoginForm
 from .session_store import SessionStoreAdmin
 from .sign_ins import AuthSessionAdmin
 from .users import SignInsUserAdminMixin, install_on_default_user_admin
 
-__all__ = ["AuthSessionAdmin", "SessionStoreAdmin", "SignInsUserAdminMixin"]
+__all__ = ["AuthSessionAdmin", "LoginForm", "SessionStoreAdmin", "SignInsUserAdminMixin"]
+
+if admin.site.login_form is None:  # a project's own form wins; it can subclass LoginForm
+    admin.site.login_form = LoginForm
 
 admin.site.register(AuthSession, AuthSessionAdmin)
 admin.site.register(StoredSession, SessionStoreAdmin)

@@ -14,7 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from .. import services
 from ..client_info import device_label
@@ -165,6 +165,7 @@ class AuthSessionAdmin(DualAuthAdmin):
         return HttpResponseRedirect(reverse("admin:dualauth_authsession_change", args=[row.pk]))
 
     @method_decorator(sensitive_post_parameters("token"))
+    @method_decorator(sensitive_variables())  # the pasted token, here and in every frame below
     def revoke_token_view(self, request: HttpRequest) -> HttpResponse:
         if not can_view(request):
             raise PermissionDenied

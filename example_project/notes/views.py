@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dualauth.conf import dualauth_settings
+from dualauth.reports import CredentialsViewMixin
 
 from .models import Note
 
@@ -72,8 +73,11 @@ class PasswordChangeSerializer(serializers.Serializer):
         return value
 
 
-class PasswordChange(APIView):
-    """POST /api/account/password/: dualauth revokes the user's other sign-ins; this one survives."""
+class PasswordChange(CredentialsViewMixin, APIView):
+    """POST /api/account/password/: dualauth revokes the user's other sign-ins; this one survives.
+
+    ``CredentialsViewMixin`` keeps the passwords out of Django's error reports.
+    """
 
     def post(self, request):
         serializer = PasswordChangeSerializer(data=request.data, context={"user": request.user})

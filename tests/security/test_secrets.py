@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 import pytest
+from django.views.debug import ExceptionReporter
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from dualauth import services
@@ -87,3 +88,125 @@ def test_outstanding_tokens_are_stored_without_their_text(alice: Any, use_mode: 
     assert OutstandingToken.objects.exists()
     stored = set(OutstandingToken.objects.values_list("token", flat=True))
     assert all(text.startswith("sid:") and "." not in text for text in stored)  # the sign-in's id, never a JWT
+
+
+# Error reports (ASVS 5.0 V16.2.5): the 500 page with DEBUG on, the e-mails of AdminEmailHandler ----------
+
+PASSWORD = "Correct-Horse-Battery-Staple-9"
+
+
+def _reports(caplog: pytest.LogCaptureFixture) -> str:
+    """Django's error reports (HTML and text, as AdminEmailHandler sends them) of every 500 logged."""
+    texts = []
+    for record in caplog.records:
+        if record.name == "django.request" and record.exc_info:
+            reporter = ExceptionReporter(record.request, *record.exc_info, is_email=True)  # type: ignore[attr-defined]
+            texts += [reporter.get_traceback_html(), reporter.get_traceback_text()]
+    assert texts, "no error was reported"
+    return "\n".join(texts)
+
+
+def _failing(monkeypatch: Any, target: Any, name: str) -> None:
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a failure deep inside")
+
+    monkeypatch.setattr(target, name, fail)
+
+
+@pytest.mark.parametrize("flavour", ["session", "header", "cookie"])
+def test_a_failure_inside_login_reports_no_password(
+    make_user: Any, use_mode: Any, monkeypatch: Any, caplog: pytest.LogCaptureFixture, flavour: str
+) -> None:
+    use_mode("hybrid")
+    make_user("alice", password=PASSWORD)
+    _failing(monkeypatch, services, "sign_in")
+    client = SignInClient(flavour)
+    client.client.raise_request_exception = False
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        assert client.login("alice", PASSWORD).status_code == 500
+    assert PASSWORD not in _reports(caplog)
+
+
+@pytest.mark.parametrize("flavour", ["header", "cookie"])
+@pytest.mark.parametrize("path", ["/api/auth/token/refresh/", "/api/auth/logout/"])
+def test_a_failure_inside_refresh_or_logout_reports_no_token(
+    alice: Any, use_mode: Any, monkeypatch: Any, caplog: pytest.LogCaptureFixture, flavour: str, path: str
+) -> None:
+    use_mode("hybrid")
+    client = SignInClient(flavour)
+    assert client.login("alice").status_code == 200
+    secrets = [client.access, client.refresh, *(m.value for m in client.client.cookies.values())]
+    _failing(monkeypatch, services, "refresh" if "refresh" in path else "log_out")
+    client.client.raise_request_exception = False
+    body = {"refresh": client.refresh} if flavour == "header" else {}
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        assert client.post(path, body).status_code == 500
+    report = _reports(caplog)
+    assert not [secret for secret in secrets if secret and len(secret) > 20 and secret in report]
+
+
+def test_a_failure_inside_a_session_logout_reports_no_session_key(
+    alice: Any, use_mode: Any, monkeypatch: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    use_mode("session")
+    client = SignInClient("session")
+    assert client.login("alice").status_code == 200
+    key = client.client.cookies["sessionid"].value
+    _failing(monkeypatch, services, "log_out")
+    client.client.raise_request_exception = False
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        assert client.post("/api/auth/logout/").status_code == 500
+    assert key not in _reports(caplog)
+
+
+def test_a_failure_inside_a_password_view_reports_no_password(
+    make_user: Any, use_mode: Any, monkeypatch: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The example project's password change: a project's own view marked as the docs say."""
+    from django.contrib.auth.models import User
+
+    use_mode("hybrid")
+    make_user("alice", password=PASSWORD)
+    client = SignInClient("header")
+    assert client.login("alice", PASSWORD).status_code == 200
+    _failing(monkeypatch, User, "set_password")
+    client.client.raise_request_exception = False
+    new = "An-Even-Better-Passphrase-10"
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        answer = client.post("/api/account/password/", {"old_password": PASSWORD, "new_password": new})
+    assert answer.status_code == 500
+    report = _reports(caplog)
+    assert PASSWORD not in report
+    assert new not in report
+
+
+@pytest.mark.urls("tests.security.urls")
+def test_any_view_failing_reports_no_token_cookie(alice: Any, use_mode: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """dualauth's cookies carry live tokens under names Django's filter does not know; every request hides them."""
+    use_mode("hybrid")
+    client = SignInClient("cookie")
+    assert client.login("alice").status_code == 200
+    tokens = [client.client.cookies[name].value for name in ("dualauth_access", "dualauth_refresh")]
+    client.client.raise_request_exception = False
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        assert client.get("/boom/").status_code == 500
+    report = _reports(caplog)
+    assert not [token for token in tokens if token in report]
+
+
+def test_a_failure_inside_the_admins_revoke_a_token_screen_reports_no_token(
+    alice: Any, make_user: Any, use_mode: Any, monkeypatch: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from django.test import Client
+
+    use_mode("hybrid")
+    client = SignInClient("header")
+    assert client.login("alice").status_code == 200
+    make_user("admin", is_staff=True, is_superuser=True)
+    admin = Client(raise_request_exception=False)
+    admin.login(username="admin", password="admin")
+    _failing(monkeypatch, services, "inspect_token")
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        answer = admin.post("/admin/dualauth/authsession/revoke-token/", {"token": client.refresh})
+    assert answer.status_code == 500
+    assert client.refresh not in _reports(caplog)  # type: ignore[operator]

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import redis
+from django.contrib import auth
+from django.core.cache import cache
+from django.test import Client
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
-from ..conftest import SignInClient
+from dualauth import throttling
+from dualauth.models import AuthSession
+
+from ..conftest import SignInClient, require_programs
 from ..hashers import CountingMD5PasswordHasher
+from ..redis_server import RedisServer
 
 pytestmark = pytest.mark.django_db
 
@@ -23,9 +37,7 @@ def counting_hasher(settings: Any) -> type[CountingMD5PasswordHasher]:
 def test_throttled_per_username_across_ips(alice: Any, use_mode: Any) -> None:
     """ASVS 5.0 V6.3.1: a password-guessing run against one account is stopped whatever IPs it comes from."""
     use_mode("jwt", LOGIN_THROTTLE_RATE="3/min")
-    codes = [
-        SignInClient("header").login("alice", "guess", REMOTE_ADDR=f"198.51.100.{n}").status_code for n in range(5)
-    ]
+    codes = [_login("alice", "guess", ip=f"198.51.100.{n}") for n in range(5)]
     assert codes == [401, 401, 401, 429, 429]
 
 
@@ -44,10 +56,10 @@ def test_throttle_state_lives_in_the_shared_cache(alice: Any, use_mode: Any, red
     """Counts are kept in the configured cache (Redis here), so every process of the site shares them."""
     use_mode("jwt", LOGIN_THROTTLE_RATE="2/min")
     SignInClient("header").login("alice", "guess")
-    keys = redis.Redis.from_url(redis_cache).keys("*throttle_dualauth_login_*")
-    assert len(keys) == 2  # one for the IP, one for the username
-    SignInClient("header").login("alice", "guess", REMOTE_ADDR="203.0.113.5")
-    assert SignInClient("header").login("alice", "guess", REMOTE_ADDR="203.0.113.6").status_code == 429
+    keys = redis.Redis.from_url(redis_cache).keys("*dualauth:login:*")
+    assert len(keys) == 2  # one for the IP, one for the account's failures
+    _login("alice", "guess", ip="203.0.113.5")
+    assert _login("alice", "guess", ip="203.0.113.6") == 429
 
 
 @pytest.mark.parametrize("username", ["nobody", "alice", "inactive"])
@@ -67,3 +79,140 @@ def test_unknown_inactive_and_wrong_password_look_the_same(
         "code": "invalid_credentials",
     }
     assert counting_hasher.calls.count("encode") == 1  # one real hashing run in every case
+
+
+# Every door that checks a password shares the limiter -------------------------------------------------
+
+
+def _login(username: Any, password: str, ip: str = "127.0.0.1") -> int:
+    """One API login from ``ip`` (SignInClient.login's keywords go into the body)."""
+    body = {"username": username, "password": password, "kind": "jwt", "transport": "header"}
+    answer = SignInClient("header").post("/api/auth/login/", body, REMOTE_ADDR=ip)
+    return int(answer.status_code)
+
+
+def _admin_login(browser: Client, password: str, **extra: Any) -> Any:
+    browser.get("/admin/login/", **extra)
+    csrf = browser.cookies["csrftoken"].value
+    return browser.post(
+        "/admin/login/", {"username": "admin", "password": password, "csrfmiddlewaretoken": csrf}, **extra
+    )
+
+
+def test_the_admin_login_is_throttled_and_says_when_to_retry(make_user: Any, use_mode: Any) -> None:
+    """ASVS 5.0 V6.3.1: 25 wrong passwords on /admin/login/ got the form back every time and the 26th signed in."""
+    use_mode("hybrid", LOGIN_THROTTLE_RATE="10/min")
+    make_user("admin", is_staff=True, is_superuser=True)
+    browser = Client(enforce_csrf_checks=True)
+    answers = [_admin_login(browser, "guess") for _ in range(10)]
+    assert all(a.status_code == 200 and b"Please enter the correct" in a.content for a in answers)
+    refused = _admin_login(browser, "admin")  # the right password, too late
+    assert refused.status_code == 200
+    assert b"Too many sign-in attempts. Try again in" in refused.content
+    assert browser.get("/admin/").status_code == 302  # not signed in
+    assert not AuthSession.objects.exists()
+
+
+def test_the_api_and_the_admin_count_against_the_same_buckets(make_user: Any, use_mode: Any) -> None:
+    use_mode("hybrid", LOGIN_THROTTLE_RATE="4/min", LOGIN_IP_RATE="off")
+    make_user("admin", is_staff=True, is_superuser=True)
+    for _ in range(2):
+        assert _login("admin", "guess", ip="203.0.113.1") == 401
+        _admin_login(Client(enforce_csrf_checks=True), "guess", REMOTE_ADDR="203.0.113.2")
+    assert _login("admin", "admin", ip="203.0.113.3") == 429
+    assert b"Too many" in _admin_login(Client(enforce_csrf_checks=True), "admin", REMOTE_ADDR="203.0.113.4").content
+
+
+def test_any_authenticate_call_is_throttled(alice: Any, use_mode: Any, rf: Any) -> None:
+    """A project's own login view, a form, DRF's BasicAuthentication: all go through authenticate()."""
+    use_mode("hybrid", LOGIN_THROTTLE_RATE="3/min")
+    for _ in range(3):
+        assert auth.authenticate(rf.post("/mine/"), username="alice", password="guess") is None
+    assert auth.authenticate(rf.post("/mine/"), username="alice", password="alice") is None  # refused, unchecked
+    assert SignInClient("header").login("alice").status_code == 429
+
+
+# The account is the one the login will authenticate ----------------------------------------------------
+
+
+@given(digits=st.integers(min_value=0, max_value=10**12), spellings=st.lists(st.booleans(), min_size=3, max_size=3))
+@hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_every_spelling_of_an_all_digit_username_counts_against_the_account(
+    make_user: Any, django_user_model: Any, use_mode: Any, digits: int, spellings: list[bool]
+) -> None:
+    """``{"username": 12345}`` is the account "12345" to the login: it must be that account's bucket too."""
+    use_mode("jwt", LOGIN_USERNAME_RATE="2/min", LOGIN_IP_RATE="off")
+    cache.clear()
+    name = str(digits)
+    user = django_user_model.objects.filter(username=name).first() or make_user(name, password="right")
+    as_json = [digits if number else name for number in spellings]
+    assert [_login(value, "wrong", ip=f"192.0.2.{n}") for n, value in enumerate(as_json[:2])] == [401, 401]
+    assert _login(as_json[2], "right", ip="192.0.2.9") == 429
+    assert throttling.account_key(name) == f"user:{user.pk}"
+
+
+# Failures only on the account; every attempt on the address ----------------------------------------------
+
+
+def test_the_owners_own_sign_ins_never_use_up_the_accounts_bucket(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt", LOGIN_THROTTLE_RATE="3/min", LOGIN_IP_RATE="off")
+    assert [SignInClient("header").login("alice").status_code for _ in range(8)] == [200] * 8
+
+
+def test_the_address_counts_every_attempt_successes_included(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt", LOGIN_IP_RATE="3/min", LOGIN_USERNAME_RATE="off")
+    assert [SignInClient("header").login("alice").status_code for _ in range(4)] == [200, 200, 200, 429]
+
+
+def test_the_old_rate_name_still_sets_both(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt", LOGIN_THROTTLE_RATE="2/min")
+    assert [_login("alice", "guess", ip=f"198.51.100.{n}") for n in range(3)] == [401, 401, 429]
+    assert [_login(f"u{n}", "guess") for n in range(3)] == [401, 401, 429]
+
+
+# Throttling does not switch off when the cache fails ------------------------------------------------------
+
+
+@pytest.fixture
+def private_cache(settings: Any, monkeypatch: Any) -> Iterator[RedisServer]:
+    """The default cache on a private redis-server, with IGNORE_EXCEPTIONS as docs/redis.md recommends."""
+    from django_redis.pool import ConnectionFactory
+
+    require_programs("redis-server")
+    server = RedisServer()
+    server.start()
+    monkeypatch.setattr(ConnectionFactory, "_pools", {})
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": server.url,
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": 0.3,
+                "SOCKET_TIMEOUT": 0.3,
+                "IGNORE_EXCEPTIONS": True,
+                "CONNECTION_POOL_KWARGS": {"retry": Retry(NoBackoff(), 0)},
+            },
+        }
+    }
+    yield server
+    server.close()
+
+
+def test_with_the_cache_down_a_local_limiter_keeps_refusing(
+    alice: Any, use_mode: Any, private_cache: RedisServer, caplog: Any, monkeypatch: Any
+) -> None:
+    """25 wrong logins in a row with Redis down all got 401 (the counts were silently lost); now 429s keep coming."""
+    use_mode("jwt", LOGIN_THROTTLE_RATE="5/min", LOGIN_IP_RATE="off")
+    assert [_login("alice", "guess", ip=f"198.51.100.{n}") for n in range(3)] == [401, 401, 401]
+    private_cache.stop()
+    with caplog.at_level(logging.WARNING, logger="dualauth"):
+        codes = [_login("alice", "guess", ip=f"198.51.100.{n}") for n in range(3, 25)]
+    assert codes[:5] == [401] * 5  # counting starts afresh in this process...
+    assert codes[5:] == [429] * 17  # ...and never stops refusing
+    assert len([r for r in caplog.records if "cannot reach the cache" in r.getMessage()]) == 1
+    private_cache.start()
+    monkeypatch.setattr(throttling, "PROBE_INTERVAL", 0.0)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="dualauth"):
+        _login("alice", "guess")
+    assert any("reaches the cache again" in r.getMessage() for r in caplog.records)

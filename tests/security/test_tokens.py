@@ -217,3 +217,20 @@ def test_access_tokens_are_short_lived_by_default(victim: SignInClient) -> None:
     """ASVS 5.0 V9.2.1: an access token's life is short (5 minutes here) and capped by its sign-in."""
     genuine = claims(victim.access)  # type: ignore[arg-type]
     assert genuine["exp"] - genuine["iat"] <= timedelta(minutes=5).total_seconds()
+
+
+@pytest.mark.parametrize("value", [10**30, -(10**30), 2**63, "10"])
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+def test_time_claims_out_of_range_signed_with_the_real_key_are_a_401_everywhere(
+    victim: SignInClient, claim: str, value: Any
+) -> None:
+    """Only a holder of the signing key can make one; still a 401 (never a 500) on every door that reads tokens."""
+    access, refresh = claims(victim.access), claims(victim.refresh)  # type: ignore[arg-type]
+    assert _status(forge({**access, claim: value})) == 401
+    client = SignInClient("header")
+    client.refresh = forge({**refresh, claim: value})
+    assert client.do_refresh().status_code == 401
+    assert client.post("/api/auth/logout/", {"refresh": client.refresh}).status_code in (204, 401)
+    plain = SignInClient("header")
+    plain.access = forge({**access, claim: value})
+    assert b"Not signed in" in plain.get("/").content

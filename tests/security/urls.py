@@ -38,6 +38,11 @@ def step_up(request: HttpRequest) -> HttpResponse:
     return HttpResponse(status=204)
 
 
+def boom(request: HttpRequest) -> HttpResponse:
+    """Any view of the project, failing with the request's cookies in hand."""
+    raise RuntimeError("a failure in a project's own view")
+
+
 class StaffOnly(APIView):
     permission_classes = [IsAdminUser]
 
@@ -49,6 +54,7 @@ urlpatterns = [
     path("become-staff/", become_staff),
     path("staff-only/", StaffOnly.as_view()),
     path("step-up/", step_up),
+    path("boom/", boom),
     path("accounts/logout/", LogoutView.as_view()),
     path("", include("example_project.urls")),
 ]

@@ -80,6 +80,7 @@ MIDDLEWARE.insert(
 )
 MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.common.CommonMiddleware"),
                   "django.middleware.locale.LocaleMiddleware")
+AUTHENTICATION_BACKENDS = ["dualauth.backends.ThrottledModelBackend"]
 REST_FRAMEWORK = {"DEFAULT_AUTHENTICATION_CLASSES": ["dualauth.authentication.DualAuthentication"]}
 DUALAUTH = {"MODE": "hybrid"}
 """
