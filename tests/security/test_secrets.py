@@ -182,11 +182,12 @@ def test_a_failure_inside_a_password_view_reports_no_password(
 
 @pytest.mark.urls("tests.security.urls")
 def test_any_view_failing_reports_no_token_cookie(alice: Any, use_mode: Any, caplog: pytest.LogCaptureFixture) -> None:
-    """dualauth's cookies carry live tokens under names Django's filter does not know; every request hides them."""
-    use_mode("hybrid")
+    """dualauth's cookies carry live tokens under names Django's filter need not know ("at" and "rt" here; the
+    default names contain AUTH, which Django's filter happens to hide); every request hides them."""
+    use_mode("hybrid", ACCESS_COOKIE="at", REFRESH_COOKIE="rt")
     client = SignInClient("cookie")
     assert client.login("alice").status_code == 200
-    tokens = [client.client.cookies[name].value for name in ("dualauth_access", "dualauth_refresh")]
+    tokens = [client.client.cookies[name].value for name in ("at", "rt")]
     client.client.raise_request_exception = False
     with caplog.at_level(logging.ERROR, logger="django.request"):
         assert client.get("/boom/").status_code == 500
