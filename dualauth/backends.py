@@ -5,8 +5,9 @@ which is that backend with the limiter in front::
 
     AUTHENTICATION_BACKENDS = ["dualauth.backends.ThrottledModelBackend"]
 
-A project with other backends (LDAP, SSO) puts ``LoginThrottleBackend`` first
-instead, in front of all of them::
+A project with other password backends (LDAP, say) puts ``LoginThrottleBackend``
+first instead, in front of all of them (it then has several backends: a
+``login(request, user)`` of its own must name the backend)::
 
     AUTHENTICATION_BACKENDS = [
         "dualauth.backends.LoginThrottleBackend",
@@ -14,17 +15,19 @@ instead, in front of all of them::
         ...
     ]
 
-Either counts the attempt against the client's IP and, when a bucket is full,
-raises ``PermissionDenied``: ``authenticate()`` then stops and answers ``None``
-before any password is checked. The admin's login form
-(``dualauth.admin.LoginForm``) and the API say when to try again.
+Either counts each call that carries a password against the client's address
+and the account and, when a bucket is full, raises ``PermissionDenied``:
+``authenticate()`` then stops and answers ``None`` before any password is
+checked. Calls without a password (``RemoteUserBackend``, SSO) are not
+counted. The admin's login form (``dualauth.admin.LoginForm``) and the API say
+when to try again.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
+from asgiref.sync import sync_to_async
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.utils.decorators import method_decorator
@@ -33,23 +36,23 @@ from django.views.decorators.debug import sensitive_variables
 from . import throttling
 
 
-def _refuse_if_throttled(request: Any, username: Any, credentials: dict[str, Any]) -> None:
-    if username is None:
-        username = credentials.get(get_user_model().USERNAME_FIELD)
-    if throttling.admit(request, username).refused:
+def _refuse_if_throttled(request: Any, credentials: dict[str, Any]) -> None:
+    if "password" not in credentials:
+        return  # not a password check
+    if throttling.admit(request, credentials).refused:
         raise PermissionDenied("Too many sign-in attempts.")
 
 
 class LoginThrottleBackend:
-    """A backend that only refuses (too many attempts from this IP, or failures on this account); first in the list.
-
-    It has no ``get_user()``: it never signs anyone in, so Django never picks
-    it for a session.
-    """
+    """A backend that only refuses (too many attempts from this address, or failures on this account); first in
+    the list. It has no ``get_user()``: it never signs anyone in, so Django never picks it for a session."""
 
     @method_decorator(sensitive_variables())
-    def authenticate(self, request: Any, username: Any = None, **credentials: Any) -> None:
-        _refuse_if_throttled(request, username, credentials)
+    def authenticate(self, request: Any, **credentials: Any) -> None:
+        _refuse_if_throttled(request, credentials)
+
+    async def aauthenticate(self, request: Any, **credentials: Any) -> None:
+        await sync_to_async(_refuse_if_throttled)(request, credentials)
 
 
 class ThrottledModelBackend(ModelBackend):
@@ -57,5 +60,12 @@ class ThrottledModelBackend(ModelBackend):
 
     @method_decorator(sensitive_variables())  # Django's own marks only "credentials"; this frame holds the password
     def authenticate(self, request: Any, username: Any = None, password: Any = None, **kwargs: Any) -> Any:
-        _refuse_if_throttled(request, username, kwargs)
-        return super().authenticate(request, username=username, password=password, **kwargs)
+        _refuse_if_throttled(request, {**kwargs, "username": username, "password": password})
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is not None:
+            throttling.succeeded()
+        return user
+
+    async def aauthenticate(self, request: Any, username: Any = None, password: Any = None, **kwargs: Any) -> Any:
+        # ModelBackend's aauthenticate() does not go through authenticate(): the limiter must come first here too.
+        return await sync_to_async(self.authenticate)(request, username=username, password=password, **kwargs)

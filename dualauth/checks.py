@@ -294,17 +294,9 @@ def check_drf_wiring(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
 @register(Tags.security)
 def check_login_limiter(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """The login limiter must come first among the backends, or a password is checked before it is asked."""
-    from .backends import LoginThrottleBackend, ThrottledModelBackend
-    from .throttling import ip_rate, username_rate
+    from .throttling import backend_in_front, ip_rate, username_rate
 
-    if ip_rate() is None and username_rate() is None:
-        return []
-    backends = list(getattr(settings, "AUTHENTICATION_BACKENDS", None) or [])
-    try:
-        first = import_string(backends[0]) if backends else None
-    except ImportError:
-        return []  # Django reports a backend it cannot import when it is used
-    if isinstance(first, type) and issubclass(first, LoginThrottleBackend | ThrottledModelBackend):
+    if (ip_rate() is None and username_rate() is None) or backend_in_front():
         return []
     return [_error("W009")]
 

@@ -95,6 +95,7 @@ def jwt_credential(request: HttpRequest) -> Credential | None:
     return credential
 
 
+@sensitive_variables()  # the session key, in the session engine's frames below (a failing database, say)
 def session_credential(request: HttpRequest) -> Credential | None:
     """The Django session's sign-in, checked; a revoked one is flushed on the spot."""
     cached = getattr(request, "_dualauth_session", _UNSET)

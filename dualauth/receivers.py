@@ -144,8 +144,14 @@ def connect_user_model() -> None:
 @receiver(user_login_failed, dispatch_uid="dualauth.receivers.count_failure")
 def count_failure(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
     """Every failed password check, at any door, counts against the account (the login limiter)."""
-    username = credentials.get("username", credentials.get(get_user_model().USERNAME_FIELD))
-    throttling.failed(request, username)
+    if "password" in credentials:
+        throttling.failed(credentials)
+
+
+@receiver(user_logged_in, dispatch_uid="dualauth.receivers.settle_attempt")
+def settle_attempt(sender: Any, **kwargs: Any) -> None:
+    """A sign-in: the attempt's place among the account's checks in flight is given back."""
+    throttling.succeeded()
 
 
 @receiver(user_logged_out, dispatch_uid="dualauth.receivers.end_session")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -31,13 +32,26 @@ def _filter_class(base: type[SafeExceptionReporterFilter]) -> type[SafeException
             """The project's filter, and dualauth's token cookies hidden as its session cookie is."""
 
             def cleanse_setting(self, key: Any, value: Any) -> Any:
-                # CSRF_COOKIE: the CSRF secret Django copies into META, under a name its filter lets through.
-                if key in (dualauth_settings.ACCESS_COOKIE, dualauth_settings.REFRESH_COOKIE, "CSRF_COOKIE"):
+                if key in _secret_names():
                     return self.cleansed_substitute
                 return super().cleanse_setting(key, value)
 
         _classes[base] = CredentialsFilter
     return _classes[base]
+
+
+def _secret_names() -> set[str]:
+    """Cookie and META names that carry a credential under a name Django's filter may let through: dualauth's
+    token cookies, the CSRF cookie and the secret Django copies into META, and simplejwt's header."""
+    from .tokens import jwt_settings
+
+    return {
+        dualauth_settings.ACCESS_COOKIE,
+        dualauth_settings.REFRESH_COOKIE,
+        settings.CSRF_COOKIE_NAME,
+        "CSRF_COOKIE",
+        jwt_settings().AUTH_HEADER_NAME,
+    }
 
 
 def protect(request: HttpRequest) -> None:

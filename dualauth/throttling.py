@@ -2,43 +2,47 @@
 
 Two buckets, shared by every door:
 
-- per client IP (``LOGIN_IP_RATE``), counting every attempt: password
-  spraying from one address is stopped whatever usernames it tries;
-- per account (``LOGIN_USERNAME_RATE``), counting failures only: guessing
-  one account's password is stopped whatever addresses it comes from, while
-  a stranger cannot lock its owner out cheaply, and the owner's own sign-ins
-  never use it up. The account is the one the login will authenticate (found
-  as ``ModelBackend`` finds it), so no spelling of one account opens a second
-  bucket; a name no account has is counted under its normalised form.
+- per client address (``LOGIN_IP_RATE``), counting every attempt: password
+  spraying from one address (an IPv6 client: its /64) is stopped whatever
+  usernames it tries;
+- per account (``LOGIN_USERNAME_RATE``), counting failures, and attempts
+  still checking a password: guessing one account's password is stopped
+  whatever addresses it comes from, however many guesses run at once, while
+  the owner's own sign-ins never use it up. The account is named by the
+  username the login finds (as ``ModelBackend`` finds it, or by its e-mail),
+  case-folded, so no spelling of one account opens a second bucket, and an
+  existing account and an unknown name are counted alike.
 
-Counts live in the default cache, shared by every process. When that cache
-fails (django-redis' ``IGNORE_EXCEPTIONS`` included: ``add()`` and ``incr()``
-answer ``None`` instead of a count), a process-local counter with the same
-rates takes over until it answers again, logged once per outage: throttling
-never switches off. Each bucket is a sliding window, estimated from the counts
-of the current and the previous period.
+Counts live in the default cache, shared by every process. Where it cannot
+count (it fails, django-redis' ``IGNORE_EXCEPTIONS`` turning failures into
+``None``; or it is a ``DummyCache``), a process-local counter with the same
+rates takes over: throttling never switches off. Each bucket is a sliding
+window estimated from the counts of the current and the previous period.
 
-``dualauth.backends.LoginThrottleBackend``, first in ``AUTHENTICATION_BACKENDS``,
-puts the check in front of every ``authenticate()``; a ``user_login_failed``
-receiver counts the failures.
+``dualauth.backends`` puts ``admit()`` in front of every ``authenticate()``;
+receivers of ``user_login_failed`` and ``user_logged_in`` settle each attempt.
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
+import ipaddress
 import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
-from django.core.exceptions import MultipleObjectsReturned, ObjectDoesNotExist, ValidationError
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.dummy import DummyCache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.utils.module_loading import import_string
 
 from .client_info import client_ip
 from .conf import dualauth_settings
@@ -47,8 +51,10 @@ logger = logging.getLogger("dualauth")
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 OFF = "off"
-#: Set on a request once its attempt was admitted or refused, so every door counts it once.
+#: Set on a request to the verdict on its last attempt: what the API's answer and the admin's form say.
 VERDICT_ATTR = "_dualauth_login_verdict"
+#: How long a password check in flight holds its place in the account's bucket, at most.
+IN_FLIGHT_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,7 @@ def _rate(key: str) -> Rate | None:
 
 
 def ip_rate() -> Rate | None:
-    """Attempts per client IP: ``LOGIN_IP_RATE``, else ``LOGIN_THROTTLE_RATE``."""
+    """Attempts per client address: ``LOGIN_IP_RATE``, else ``LOGIN_THROTTLE_RATE``."""
     return _rate("LOGIN_IP_RATE")
 
 
@@ -89,35 +95,46 @@ def username_rate() -> Rate | None:
 
 
 class CacheUnavailable(Exception):
-    """The shared cache did not answer a count."""
+    """The shared cache cannot count now."""
 
 
 class SharedCounts:
-    """Window counts in the default cache: ``add()`` then ``incr()``, atomic on every backend that has them."""
+    """Counts in the default cache: ``add()`` then ``incr()``, atomic where the backend's are (Redis,
+    Memcached, local memory; the database and file caches read, then write)."""
 
-    def increment(self, key: str, timeout: int) -> int:
+    def _cache(self) -> Any:
+        store = caches[DEFAULT_CACHE_ALIAS]
+        if isinstance(store, DummyCache):
+            raise CacheUnavailable("the default cache is a DummyCache, which counts nothing")
+        return store
+
+    def add(self, key: str, delta: int, timeout: int) -> int:
+        store = self._cache()
         try:
-            if cache.add(key, 1, timeout) is True:
-                return 1
-            count = cache.incr(key)
-        except ValueError:  # expired between add() and incr(): a new window
-            return self.increment(key, timeout)
+            if delta > 0 and store.add(key, delta, timeout) is True:
+                return delta
+            count = store.incr(key, delta)
+            store.touch(key, timeout)  # BaseCache.incr() writes with the default timeout
+        except ValueError:  # gone between add() and incr(): a new count
+            return 0 if delta < 0 else self.add(key, delta, timeout)
         except Exception as exc:
-            raise CacheUnavailable from exc
+            raise CacheUnavailable(type(exc).__name__) from exc
         if not isinstance(count, int):
-            raise CacheUnavailable  # IGNORE_EXCEPTIONS: a failure answered None
+            raise CacheUnavailable("a failure answered as None (IGNORE_EXCEPTIONS)")
         return count
 
     def get(self, key: str) -> int:
         try:
-            value = cache.get(key, 0)
+            value = self._cache().get(key, 0)
+        except CacheUnavailable:
+            raise
         except Exception as exc:
-            raise CacheUnavailable from exc
+            raise CacheUnavailable(type(exc).__name__) from exc
         return value if isinstance(value, int) else 0
 
 
 class LocalCounts:
-    """The same counts in this process's memory, while the shared cache fails; bounded in size."""
+    """The same counts in this process's memory, while the shared cache cannot count; at most ``max_keys``."""
 
     max_keys = 100_000
 
@@ -125,16 +142,25 @@ class LocalCounts:
         self._counts: dict[str, tuple[float, int]] = {}
         self._lock = threading.Lock()
 
-    def increment(self, key: str, timeout: int) -> int:
+    def add(self, key: str, delta: int, timeout: int) -> int:
         now = time.monotonic()
         with self._lock:
             expires, count = self._counts.get(key, (0.0, 0))
             if expires <= now:
-                if len(self._counts) >= self.max_keys:
-                    self._counts = {k: v for k, v in self._counts.items() if v[0] > now}
+                self._make_room(now)
                 expires, count = now + timeout, 0
-            self._counts[key] = (expires, count + 1)
-            return count + 1
+            count = max(0, count + delta)
+            self._counts[key] = (expires, count)
+            return count
+
+    def _make_room(self, now: float) -> None:
+        if len(self._counts) < self.max_keys:
+            return
+        live = {key: value for key, value in self._counts.items() if value[0] > now}
+        if len(live) >= self.max_keys:  # the half that expires first goes
+            ordered = sorted(live.items(), key=lambda item: item[1][0])
+            live = dict(ordered[len(ordered) // 2 :])
+        self._counts = live
 
     def get(self, key: str) -> int:
         with self._lock:
@@ -145,97 +171,123 @@ class LocalCounts:
 _shared = SharedCounts()
 _local = LocalCounts()
 _outage = threading.Event()
+_logged_at = 0.0
+#: A cache that keeps failing and answering (one shard of several down) is logged once per this many seconds.
+LOG_INTERVAL = 60.0
 
 
-def _counted(operation: Callable[[SharedCounts | LocalCounts], int], *, writes: bool) -> int:
-    """``operation`` on the shared cache, or on this process's counter while the cache fails.
+def _fallback(exc: CacheUnavailable) -> LocalCounts:
+    """This process counts alone: logged once per outage."""
+    global _logged_at
+    if not _outage.is_set():
+        _outage.set()
+        now = time.monotonic()
+        if now - _logged_at >= LOG_INTERVAL:
+            _logged_at = now
+            logger.warning("dualauth: login throttling cannot count in the cache (%s); counting in this process", exc)
+    return _local
 
-    Only a write can tell a failing cache from an empty one (a read that failed
-    under ``IGNORE_EXCEPTIONS`` looks like a count of 0): reads follow the
-    verdict of the last write.
-    """
-    if not writes and _outage.is_set() and not _cache_is_back():
-        return operation(_local)
-    try:
-        result = operation(_shared)
-    except CacheUnavailable as exc:
-        if not _outage.is_set():
-            _outage.set()
-            logger.warning(
-                "dualauth: login throttling cannot reach the cache (%s); counting in this process until it answers",
-                type(exc.__cause__ or exc).__name__,
-            )
-        return operation(_local)
+
+def _shared_answered() -> None:
     if _outage.is_set():
         _outage.clear()
-        logger.warning("dualauth: login throttling reaches the cache again")
-    return result
-
-
-_probed_at = 0.0
-PROBE_INTERVAL = 1.0
+        logger.warning("dualauth: login throttling counts in the cache again")
 
 
 @receiver(setting_changed, dispatch_uid="dualauth.throttling.reset")
 def _reset(*, setting: str, **kwargs: Any) -> None:
     """Another cache, or other rates: what this process counted alone no longer applies."""
-    global _local, _probed_at
+    global _local, _logged_at
     if setting in ("CACHES", "DUALAUTH"):
         _local = LocalCounts()
         _outage.clear()
-        _probed_at = 0.0
-
-
-def _cache_is_back() -> bool:
-    """During an outage, ask the cache again at most once a second (a write: only a write can tell)."""
-    global _probed_at
-    now = time.monotonic()
-    if now - _probed_at < PROBE_INTERVAL:
-        return False
-    _probed_at = now
-    try:
-        return isinstance(cache.add("dualauth:login:probe", 1, 5), bool)
-    except Exception:  # noqa: BLE001 - still down
-        return False
+        _logged_at = 0.0
+    if setting == "AUTHENTICATION_BACKENDS":
+        _backend_in_front.cache_clear()
 
 
 @dataclass(frozen=True)
 class _Window:
+    """A sliding window: this period's count, and the previous period's in the share still inside it."""
+
     key: str
     rate: Rate
 
-    def keys(self, now: float) -> tuple[str, str, float]:
+    def _keys(self, now: float) -> tuple[str, str, float]:
         index = math.floor(now / self.rate.period)
-        elapsed = now / self.rate.period - index
-        return f"{self.key}:{index}", f"{self.key}:{index - 1}", elapsed
+        return f"{self.key}:{index}", f"{self.key}:{index - 1}", now / self.rate.period - index
 
-    def estimate(self, counts: SharedCounts | LocalCounts, now: float, add: bool) -> int:
-        current, previous, elapsed = self.keys(now)
-        count = counts.increment(current, 2 * self.rate.period) if add else counts.get(current)
-        return count + math.floor(counts.get(previous) * (1 - elapsed))
+    def add(self, counts: SharedCounts | LocalCounts, now: float) -> tuple[int, int, float]:
+        """Count one more; return (this period's count, the previous one's, how far into this period)."""
+        current, previous, elapsed = self._keys(now)
+        return counts.add(current, 1, 2 * self.rate.period), counts.get(previous), elapsed
 
-    def wait(self, now: float) -> int:
-        """Seconds until the current period ends: the earliest a refused attempt may come back."""
-        return max(1, math.ceil(self.rate.period * (1 - self.keys(now)[2])))
+    def read(self, counts: SharedCounts | LocalCounts, now: float) -> tuple[int, int, float]:
+        current, previous, elapsed = self._keys(now)
+        return counts.get(current), counts.get(previous), elapsed
+
+    def wait(self, current: int, previous: int, elapsed: float, limit: float) -> int:
+        """Seconds until the window holds at most ``limit``, as the previous period's share runs out."""
+        period = self.rate.period
+        if current > limit:  # not before this period is the previous one, and enough of it has passed
+            return max(1, math.ceil(period * (1 - elapsed) + period * (1 - limit / current)))
+        if previous <= 0:
+            return 1
+        needed = 1 - (limit - current) / previous
+        return max(1, math.ceil(period * (needed - elapsed)))
+
+
+def _estimate(current: int, previous: int, elapsed: float) -> float:
+    return current + previous * (1 - elapsed)
 
 
 def _window(bucket: str, ident: str, rate: Rate) -> _Window:
-    digest = hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()
-    return _Window(f"dualauth:login:{bucket}:{digest}", rate)
+    return _Window(f"dualauth:login:{bucket}:{ident}", rate)
 
 
-def account_key(username: Any) -> str | None:
-    """The bucket of the account ``username`` names, as the login will find it: a user's own, whatever the
-    spelling; an unknown name by its normalised form."""
-    if username is None:
+def _address(request: Any) -> str:
+    ip = client_ip(request) or "unknown"
+    if ":" in ip:  # an IPv6 client holds a /64 at least: one bucket for it
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address)
+    return ip
+
+
+# The account an attempt is against ----------------------------------------------------------------
+
+
+def identifier(credentials: dict[str, Any]) -> Any:
+    """What names the account in ``authenticate()``'s credentials: the username, or an e-mail."""
+    user_model = get_user_model()
+    for name in ("username", user_model.USERNAME_FIELD, user_model.get_email_field_name(), "email"):
+        value = credentials.get(name)
+        if value is not None:
+            return value
+    return None
+
+
+def account_key(value: Any) -> str | None:
+    """The account ``value`` names, by its username case-folded: the account's own when one is found (by its
+    natural key, as ``ModelBackend`` finds it, or by e-mail), else the name given. Spellings of one account
+    share it, and an existing account and an unknown name are counted alike (no hint which it is)."""
+    if value is None:
         return None
     user_model = get_user_model()
-    try:
-        user = user_model._default_manager.get_by_natural_key(username)
-    except (ObjectDoesNotExist, MultipleObjectsReturned, ValueError, TypeError, ValidationError):
-        text = user_model.normalize_username(username) if isinstance(username, str) else str(username)
-        return f"name:{text.casefold()}"
-    return f"user:{user.pk}"
+    user = _find(user_model, value)
+    name = user.get_username() if user is not None else value
+    text = user_model.normalize_username(name) if isinstance(name, str) else str(name)
+    return text.casefold()
+
+
+def _find(user_model: Any, value: Any) -> Any:
+    manager = user_model._default_manager
+    with contextlib.suppress(Exception):  # not found, several, or a value the field rejects: no account by that
+        return manager.get_by_natural_key(value)
+    email = user_model.get_email_field_name()
+    if isinstance(value, str) and "@" in value and any(f.name == email for f in user_model._meta.concrete_fields):
+        found = list(manager.filter(**{f"{email}__iexact": value})[:2])
+        if len(found) == 1:
+            return found[0]
+    return None
 
 
 # The verdict on one attempt --------------------------------------------------------------------------
@@ -246,56 +298,130 @@ class Verdict:
     """An attempt admitted (``wait`` is ``None``) or refused for ``wait`` seconds."""
 
     wait: int | None
-    account: str | None
+    account: str | None = None
+    #: The attempt holds a place in the account's bucket until its outcome is known (or ``IN_FLIGHT_SECONDS``).
+    in_flight: bool = False
+    counts: SharedCounts | LocalCounts | None = None
 
     @property
     def refused(self) -> bool:
         return self.wait is not None
 
 
-def admit(request: Any, username: Any) -> Verdict:
-    """Count an attempt against the client's IP, and say whether it may check a password.
+#: The attempt of this context between ``admit()`` and its outcome (a failure, a sign-in).
+_pending: ContextVar[Verdict | None] = ContextVar("dualauth_login_attempt", default=None)
 
-    Once per request, whichever door asks first (the API's view, or the
-    backend in front of ``authenticate()``): the others get the same verdict.
+
+def admit(request: Any, credentials: dict[str, Any]) -> Verdict:
+    """Count an attempt to check a password, and say whether it may: once per ``authenticate()`` call.
+
+    Counted against the client's address (every attempt) and, held until its
+    outcome, against the account. A request of no view (a command, a task)
+    is the one ``DualAuthMiddleware`` is serving, if any.
     """
-    known = getattr(request, VERDICT_ATTR, None) if request is not None else None
-    if isinstance(known, Verdict):
-        return known
+    if request is None:
+        from .credentials import current_request
+
+        request = current_request.get()
     now = time.time()
-    account = account_key(username)
     waits = []
+    account = account_key(identifier(credentials))
     rate = ip_rate()
     if rate is not None and request is not None:
-        window = _window("ip", client_ip(request) or "unknown", rate)
-        if _counted(lambda counts: window.estimate(counts, now, add=True), writes=True) > rate.count:
-            waits.append(window.wait(now))
+        waits.extend(_count_address(_window("ip", _address(request), rate), now))
+    in_flight, counts = False, None
     rate = username_rate()
-    if rate is not None and account is not None:
-        window = _window("account", account, rate)
-        if _counted(lambda counts: window.estimate(counts, now, add=False), writes=False) >= rate.count:
-            waits.append(window.wait(now))
-    verdict = Verdict(max(waits) if waits else None, account)
+    if rate is not None and account is not None and not waits:
+        wait, counts = _hold_account(account, rate, now)
+        if wait is not None:
+            waits.append(wait)
+        in_flight = wait is None
+    verdict = Verdict(max(waits) if waits else None, account, in_flight, counts)
+    _pending.set(verdict)
     if request is not None:
         setattr(request, VERDICT_ATTR, verdict)
     return verdict
 
 
-def failed(request: Any, username: Any) -> None:
-    """A password check failed: count it against the account, unless the attempt was refused before any check."""
-    verdict = getattr(request, VERDICT_ATTR, None) if request is not None else None
-    if isinstance(verdict, Verdict) and verdict.refused:
+def _count_address(window: _Window, now: float) -> list[int]:
+    try:
+        current, previous, elapsed = window.add(_shared, now)
+        _shared_answered()
+    except CacheUnavailable as exc:
+        current, previous, elapsed = window.add(_fallback(exc), now)
+    if _estimate(current, previous, elapsed) > window.rate.count:
+        return [window.wait(current, previous, elapsed, window.rate.count - 1)]
+    return []
+
+
+def _hold_account(account: str, rate: Rate, now: float) -> tuple[int | None, SharedCounts | LocalCounts]:
+    """Take a place among the account's attempts in flight, then judge failures and places together."""
+    window, flight = _window("account", account, rate), f"dualauth:login:flight:{account}"
+    counts: SharedCounts | LocalCounts = _shared
+    try:
+        in_flight = counts.add(flight, 1, IN_FLIGHT_SECONDS)  # a write: only a write can tell a failing cache
+        current, previous, elapsed = window.read(counts, now)
+        _shared_answered()
+    except CacheUnavailable as exc:
+        counts = _fallback(exc)
+        in_flight = counts.add(flight, 1, IN_FLIGHT_SECONDS)
+        current, previous, elapsed = window.read(counts, now)
+    if _estimate(current, previous, elapsed) + in_flight > rate.count:
+        _release(counts, account)
+        return window.wait(current + in_flight - 1, previous, elapsed, rate.count - 1), counts
+    return None, counts
+
+
+def _release(counts: SharedCounts | LocalCounts, account: str) -> None:
+    with contextlib.suppress(CacheUnavailable):  # else the place expires by itself after IN_FLIGHT_SECONDS
+        counts.add(f"dualauth:login:flight:{account}", -1, IN_FLIGHT_SECONDS)
+
+
+def failed(credentials: dict[str, Any]) -> None:
+    """A password check failed: its place becomes a failure on the account. An attempt refused before any
+    check counts nothing more."""
+    verdict = _pending.get()
+    _pending.set(None)
+    if verdict is not None and verdict.refused:
         return
-    account = verdict.account if isinstance(verdict, Verdict) else account_key(username)
     rate = username_rate()
+    account = verdict.account if verdict is not None else account_key(identifier(credentials))
     if rate is None or account is None:
         return
+    if verdict is not None and verdict.in_flight and verdict.counts is not None:
+        _release(verdict.counts, account)
     window = _window("account", account, rate)
-    now = time.time()
-    _counted(lambda counts: counts.increment(window.keys(now)[0], 2 * rate.period), writes=True)
+    try:
+        window.add(_shared, time.time())
+    except CacheUnavailable as exc:
+        window.add(_fallback(exc), time.time())
+
+
+def succeeded() -> None:
+    """The attempt of this context signed someone in: its place in the account's bucket is given back."""
+    verdict = _pending.get()
+    _pending.set(None)
+    if verdict is not None and verdict.in_flight and verdict.counts is not None and verdict.account is not None:
+        _release(verdict.counts, verdict.account)
 
 
 def refused(request: Any) -> int | None:
-    """Seconds the request's attempt must wait, if it was refused."""
+    """Seconds the request's last attempt must wait, if it was refused."""
     verdict = getattr(request, VERDICT_ATTR, None)
     return verdict.wait if isinstance(verdict, Verdict) else None
+
+
+def backend_in_front() -> bool:
+    """Whether ``authenticate()`` asks dualauth's limiter first (else the API's login asks it itself)."""
+    return _backend_in_front(tuple(getattr(settings, "AUTHENTICATION_BACKENDS", ()) or ()))
+
+
+@lru_cache(maxsize=8)
+def _backend_in_front(backends: tuple[str, ...]) -> bool:
+    from .backends import LoginThrottleBackend, ThrottledModelBackend
+
+    try:
+        first = import_string(backends[0]) if backends else None
+    except ImportError:
+        return False
+    return isinstance(first, type) and issubclass(first, LoginThrottleBackend | ThrottledModelBackend)

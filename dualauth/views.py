@@ -92,9 +92,11 @@ class LoginView(CredentialsAPIView):
         kind, transport = data["kind"], data.get("transport")
         if kind == Kind.SESSION or transport == credentials.COOKIE:
             enforce_csrf(request)
-        # The limiter counts this attempt once, here or in LoginThrottleBackend, whichever asks first.
-        if throttling.admit(request._request, data["username"]).refused:
-            raise exceptions.Throttled(throttling.refused(request._request))
+        # The login limiter: in authenticate() itself when its backend comes first (every door), else here.
+        if not throttling.backend_in_front():
+            verdict = throttling.admit(request._request, {"username": data["username"], "password": ""})
+            if verdict.refused:
+                raise exceptions.Throttled(verdict.wait)
         user = auth.authenticate(request._request, username=data["username"], password=data["password"])
         if user is None:
             wait = throttling.refused(request._request)

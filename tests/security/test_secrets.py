@@ -211,3 +211,41 @@ def test_a_failure_inside_the_admins_revoke_a_token_screen_reports_no_token(
         answer = admin.post("/admin/dualauth/authsession/revoke-token/", {"token": client.refresh})
     assert answer.status_code == 500
     assert client.refresh not in _reports(caplog)  # type: ignore[operator]
+
+
+@pytest.mark.urls("tests.security.urls")
+def test_renamed_csrf_cookie_and_jwt_header_stay_out_of_reports(
+    alice: Any, use_mode: Any, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    use_mode("hybrid")
+    settings.CSRF_COOKIE_NAME = "csrf"
+    settings.SIMPLE_JWT = {**settings.SIMPLE_JWT, "AUTH_HEADER_NAME": "HTTP_X_JWT"}
+    client = SignInClient("header")
+    assert client.login("alice").status_code == 200
+    client.client.raise_request_exception = False
+    client.client.cookies["csrf"] = "a-csrf-secret-of-thirty-two-chars"
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        assert client.client.get("/boom/", HTTP_X_JWT=f"Bearer {client.access}").status_code == 500
+    report = _reports(caplog)
+    assert client.access not in report  # type: ignore[operator]
+    assert "a-csrf-secret-of-thirty-two-chars" not in report
+
+
+def test_a_database_failure_while_reading_the_session_reports_no_session_key(
+    alice: Any, use_mode: Any, caplog: pytest.LogCaptureFixture, settings: Any
+) -> None:
+    from django.db import OperationalError, connection
+
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    use_mode("session")
+    client = SignInClient("session")
+    assert client.login("alice").status_code == 200
+    key = client.client.cookies["sessionid"].value
+    client.client.raise_request_exception = False
+
+    def database_down(*args: Any) -> Any:
+        raise OperationalError("could not connect to server")
+
+    with caplog.at_level(logging.ERROR, logger="django.request"), connection.execute_wrapper(database_down):
+        assert client.get("/api/auth/sessions/").status_code == 500
+    assert key not in _reports(caplog)

@@ -1,6 +1,7 @@
 """The example project's URLs plus a view where users change their own privileges (as a sudo flow would),
 a DRF view only staff may call, and Django's own logout view."""
 
+from django.contrib.auth import authenticate
 from django.contrib.auth.views import LogoutView
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
@@ -38,6 +39,13 @@ def step_up(request: HttpRequest) -> HttpResponse:
     return HttpResponse(status=204)
 
 
+@csrf_exempt
+def password_check(request: HttpRequest) -> HttpResponse:
+    """A project's own view that checks a password without handing the request to authenticate()."""
+    user = authenticate(username=request.POST.get("username"), password=request.POST.get("password"))
+    return HttpResponse(status=204 if user is not None else 401)
+
+
 def boom(request: HttpRequest) -> HttpResponse:
     """Any view of the project, failing with the request's cookies in hand."""
     raise RuntimeError("a failure in a project's own view")
@@ -55,6 +63,7 @@ urlpatterns = [
     path("staff-only/", StaffOnly.as_view()),
     path("step-up/", step_up),
     path("boom/", boom),
+    path("password-check/", password_check),
     path("accounts/logout/", LogoutView.as_view()),
     path("", include("example_project.urls")),
 ]

@@ -36,5 +36,5 @@ def _fresh_login_throttles() -> None:
     import redis
 
     client = redis.Redis.from_url(instances.REDIS_URL)
-    for key in client.scan_iter("*throttle*"):
+    for key in client.scan_iter("*dualauth:login:*"):
         client.delete(key)
