@@ -105,7 +105,7 @@ def session_credential(request: HttpRequest) -> Credential | None:
     if hasattr(request, "session"):
         sid, user_id = request.session.get(services.SESSION_SID_KEY), request.session.get(auth.SESSION_KEY)
         # The store's lookup overlaps the user's read, which flushes a session whose user no longer matches.
-        checked, user = services.check_while(sid, Kind.SESSION, partial(users.session_user, request))
+        checked, user = services.check_overlapping(sid, Kind.SESSION, partial(users.session_user, request))
         if user.is_authenticated:
             credential = _checked_session(request, user, checked)
         elif sid is not None and user_id is not None:

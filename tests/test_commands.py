@@ -144,7 +144,7 @@ def test_cleanup_works_in_batches(alice: Any, use_mode: Any, monkeypatch: Any) -
     from dualauth import services
 
     use_mode("jwt", REVOKED_RETENTION=0)
-    monkeypatch.setattr(services, "CLEANUP_BATCH", 2)
+    monkeypatch.setattr(services.retention, "CLEANUP_BATCH", 2)
     for _ in range(5):
         client = _signed_in("alice", "header")
         rewrite_sign_in(client.session_id, revoked_at=timezone.now() - timedelta(seconds=1), revoked_reason="admin")

@@ -126,7 +126,7 @@ def test_a_partition_between_question_and_answer_is_answered_by_the_database(
     client.login("alice")
     if revoked:
         services.revoke(client.session_id, "admin")
-    state, _ = get_store().get_while(uuid.UUID(client.session_id), partition.cut)
+    state, _ = get_store().get_overlapping(uuid.UUID(client.session_id), partition.cut)
     assert state is not None
     assert state.revoked is revoked
     partition.heal()
@@ -209,7 +209,7 @@ def test_an_instance_cut_off_from_redis_is_seen_by_the_others_within_store_entry
     assert client.get("/api/auth/me/").status_code == 200  # instance B: this process, through the relay
     a = RedisStore("direct", None)  # instance A: straight to Redis
     sid = uuid.UUID(client.session_id)
-    assert services._live(a.get(sid), "jwt") is not None
+    assert services.checking.live(a.get(sid), "jwt") is not None
     partition.cut()
     assert client.post("/api/auth/logout/").status_code == 204
     cut_at = time.monotonic()
@@ -217,7 +217,7 @@ def test_an_instance_cut_off_from_redis_is_seen_by_the_others_within_store_entry
     if heals:
         partition.heal()  # and B serves nothing more: no request of B's can deliver what it missed
     seen_live = 0
-    while services._live(a.get(sid), "jwt") is not None:
+    while services.checking.live(a.get(sid), "jwt") is not None:
         seen_live += 1
         assert time.monotonic() - cut_at < bound + 0.5, "instance A still accepts the sign-in past the bound"
         time.sleep(0.05)
@@ -240,7 +240,7 @@ def test_a_revocation_made_while_backing_off_reaches_a_redis_that_is_back(
     partition.cut()
     assert client.get("/api/auth/me/").status_code == 200  # B fails over to the database, and backs off
     partition.heal()
-    assert services._live(a.get(sid), "jwt") is not None
+    assert services.checking.live(a.get(sid), "jwt") is not None
     assert client.post("/api/auth/logout/").status_code == 204  # through B, still backing off
     state = a.get(sid)
     assert state is not None

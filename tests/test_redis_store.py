@@ -222,13 +222,13 @@ def test_an_overlapped_lookup_answers_what_get_answers(store: RedisStore, alice:
     client.login("alice")
     sid = uuid.UUID(client.session_id)
     ran: list[str] = []
-    state, result = store.get_while(sid, lambda: ran.append("work") or "user")
+    state, result = store.get_overlapping(sid, lambda: ran.append("work") or "user")
     assert (state, result, ran) == (store.get(sid), "user", ["work"])
     services.revoke(sid, "admin")
-    state, _ = store.get_while(sid, lambda: None)
+    state, _ = store.get_overlapping(sid, lambda: None)
     assert state is not None
     assert state.revoked
-    assert store.get_while(uuid.uuid4(), lambda: None) == (None, None)
+    assert store.get_overlapping(uuid.uuid4(), lambda: None) == (None, None)
 
 
 def test_work_that_fails_leaves_no_reply_behind_for_the_next_command(store: RedisStore, alice: Any) -> None:
@@ -239,7 +239,7 @@ def test_work_that_fails_leaves_no_reply_behind_for_the_next_command(store: Redi
     store.get(sid)
     for _ in range(3):
         with pytest.raises(ZeroDivisionError):
-            store.get_while(sid, lambda: 1 / 0)
+            store.get_overlapping(sid, lambda: 1 / 0)
     for _ in range(3):
         assert store.get(uuid.uuid4()) is None
     pool = store._client().connection_pool

@@ -1,4 +1,4 @@
-"""``dualauth.session_store.load_many``: a page of sessions in one round trip, on every engine, never a 500."""
+"""``dualauth.services.load_many``: a page of sessions in one round trip, on every engine, never a 500."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import SESSION_KEY
 
-from dualauth.session_store import load_many
+from dualauth.services import load_many
 
 from .redis_server import spare_port
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -15,6 +16,8 @@ from django.utils.functional import Promise
 
 from .. import services
 from ..models import Reason
+
+logger = logging.getLogger("dualauth")
 
 StrOrPromise = str | Promise
 
@@ -71,12 +74,15 @@ class DualAuthAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def act_on(self, request: HttpRequest, rows: Iterable[Any], do: Callable[[Any], bool], done: str) -> int:
         """Apply a service call to each row; each one it changed gets a ``LogEntry`` naming the administrator."""
+        return self.log_done(request, [row for row in rows if do(row)], done)
+
+    def log_done(self, request: HttpRequest, rows: Iterable[Any], done: str) -> int:
+        """A ``LogEntry`` naming the administrator for each row an action changed; return how many."""
         count = 0
         for row in rows:
-            if do(row):
-                count += 1
-                self.log_change(request, row, done)
-                services.logger.info("dualauth: admin %s: %s %s", request.user.pk, done, row.pk)
+            count += 1
+            self.log_change(request, row, done)
+            logger.info("dualauth: admin %s: %s %s", request.user.pk, done, row.pk)
         return count
 
     def revoke_rows(self, request: HttpRequest, rows: Iterable[Any]) -> int:

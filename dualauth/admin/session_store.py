@@ -2,7 +2,7 @@
 
 Listing a cache engine's sessions is not possible, and would not be wanted;
 the sessions known to dualauth are the ones its sign-ins record, and a page
-of them is read in one round trip (``dualauth.session_store.load_many``).
+of them is read in one round trip (``dualauth.services.load_many``).
 Killing one revokes its sign-in, which deletes it from whatever engine holds it.
 """
 
@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import services
 from ..models import Kind
-from ..session_store import load_many
+from ..services import load_many
 from ..stores import hash_session_key
 from .base import DualAuthAdmin
 from .sign_ins import StatusFilter, _user_search_fields, describe

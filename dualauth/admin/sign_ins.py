@@ -19,7 +19,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from .. import services
 from ..client_info import device_label
 from ..exceptions import SignInRefused
-from ..models import AuthSession
+from ..models import AuthSession, Reason
 from ..tokens import parse_sid
 from .base import DualAuthAdmin, can_revoke, can_view, require_revoke, screen_context
 from .dates import DateBucketQuerySet
@@ -132,9 +132,8 @@ class AuthSessionAdmin(DualAuthAdmin):
 
     def revoke_users_rows(self, request: HttpRequest, rows: list[Any], user_ids: set[Any]) -> int:
         """The confirmed sign-ins, and the users' refresh tokens from before dualauth, which belong to none."""
-        for user in get_user_model()._default_manager.filter(pk__in=user_ids):
-            services.end_legacy_tokens(user)
-        return self.revoke_rows(request, rows)
+        users = get_user_model()._default_manager.filter(pk__in=user_ids)
+        return self.log_done(request, services.end_sign_ins(users, rows, Reason.ADMIN), "Revoked (admin)")
 
     # The detail page's Revoke button, and "Revoke a token" --------------------
 

@@ -74,8 +74,7 @@ class SignInsUserAdminMixin:
                 listed=[(row.pk, describe(row)) for row in live],
                 selected=[],
             )
-        services.end_legacy_tokens(user)  # refresh tokens from before dualauth belong to no sign-in
-        count = sum(services.revoke(row.pk, Reason.ADMIN) for row in confirmed(request, live))
+        count = len(services.end_sign_ins([user], confirmed(request, live), Reason.ADMIN))
         if count:
             self.log_change(request, user, f"Revoked {count} sign-in(s) (admin)")  # type: ignore[attr-defined]
         self.message_user(request, _("Revoked {count} sign-in(s).").format(count=count), messages.SUCCESS)  # type: ignore[attr-defined]

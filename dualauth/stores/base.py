@@ -76,7 +76,7 @@ class BaseStore:
 
     # Optional.
 
-    def get_while(self, sid: uuid.UUID, work: Callable[[], T]) -> tuple[SignInState | None, T]:
+    def get_overlapping(self, sid: uuid.UUID, work: Callable[[], T]) -> tuple[SignInState | None, T]:
         """``get(sid)`` and ``work()``, both, in whatever order costs least.
 
         The hot path reads the user from the database on every request; a

@@ -165,7 +165,7 @@ class RedisStore(BaseStore):
             self._failed(exc)
             return self.database.get(sid)
 
-    def get_while(self, sid: uuid.UUID, work: Callable[[], T]) -> tuple[SignInState | None, T]:
+    def get_overlapping(self, sid: uuid.UUID, work: Callable[[], T]) -> tuple[SignInState | None, T]:
         """Send the ``GET``, run ``work()`` (the user's read, on the hot path), then read the reply.
 
         Only the first attempt is overlapped: if it fails in any way, the plain

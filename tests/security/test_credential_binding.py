@@ -376,7 +376,7 @@ def test_a_request_of_the_changing_sign_in_while_the_others_end_is_still_its_own
         seen.append(tab.get("/staff-only/").status_code)
         return revoke_user(*args, **kwargs)
 
-    monkeypatch.setattr(services, "revoke_user", revoke_user_while_a_tab_calls)
+    monkeypatch.setattr(services.binding, "revoke_user", revoke_user_while_a_tab_calls)
     assert client.post("/become-staff/").status_code == 204
     assert seen == [200]
     assert client.get("/staff-only/").status_code == 200
