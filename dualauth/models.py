@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from . import liveness
 
 
 class Kind(models.TextChoices):
@@ -30,31 +31,17 @@ class Reason(models.TextChoices):
     SESSION_LOST = "session_lost", _("Its session was gone from the session store")
 
 
-def _idle_since() -> datetime | None:
-    """Sign-ins last seen before this moment have gone idle (``SESSION_IDLE_TIMEOUT``)."""
-    from .conf import dualauth_settings
-
-    idle = dualauth_settings.SESSION_IDLE_TIMEOUT
-    return timezone.now() - timedelta(seconds=idle) if idle else None
-
-
 class AuthSessionQuerySet(models.QuerySet["AuthSession"]):
     def active(self) -> AuthSessionQuerySet:
         """Not revoked, not expired, not idle past ``SESSION_IDLE_TIMEOUT``."""
-        live = self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
-        idle_since = _idle_since()
-        return live if idle_since is None else live.filter(last_seen_at__gt=idle_since)
+        return self.filter(liveness.live(timezone.now()))
 
     def revoked(self) -> AuthSessionQuerySet:
         return self.filter(revoked_at__isnull=False)
 
     def expired(self) -> AuthSessionQuerySet:
         """Not revoked, but past their expiry or idle past ``SESSION_IDLE_TIMEOUT``."""
-        ended = models.Q(expires_at__lte=timezone.now())
-        idle_since = _idle_since()
-        if idle_since is not None:
-            ended |= models.Q(last_seen_at__lte=idle_since)
-        return self.filter(ended, revoked_at__isnull=True)
+        return self.filter(liveness.expired(timezone.now()))
 
 
 class AuthSession(models.Model):
@@ -106,12 +93,7 @@ class AuthSession(models.Model):
     def status(self) -> str:
         if self.revoked_at is not None:
             return "revoked"
-        if self.expires_at <= timezone.now():
-            return "expired"
-        idle_since = _idle_since()
-        if idle_since is not None and self.last_seen_at <= idle_since:
-            return "expired"
-        return "active"
+        return "active" if liveness.is_live(False, self.expires_at, self.last_seen_at, timezone.now()) else "expired"
 
 
 class StoredSession(AuthSession):

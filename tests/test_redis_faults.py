@@ -188,7 +188,7 @@ def test_another_process_sees_the_missed_revocation_once_the_first_is_back(
     services.revoke(live.session_id, "admin")  # type: ignore[arg-type]
     partition.heal()
     this_process = get_store()
-    other_process = RedisStore("auth", None)
+    other_process = RedisStore("auth")
     this_process.get(uuid.uuid4())  # any request of this process re-syncs first
     state = other_process.get(uuid.UUID(live.session_id))
     assert state is not None
@@ -207,7 +207,7 @@ def test_an_instance_cut_off_from_redis_is_seen_by_the_others_within_store_entry
     client = SignInClient("header")
     client.login("alice")
     assert client.get("/api/auth/me/").status_code == 200  # instance B: this process, through the relay
-    a = RedisStore("direct", None)  # instance A: straight to Redis
+    a = RedisStore("direct")  # instance A: straight to Redis
     sid = uuid.UUID(client.session_id)
     assert services.checking.live(a.get(sid), "jwt") is not None
     partition.cut()
@@ -235,7 +235,7 @@ def test_a_revocation_made_while_backing_off_reaches_a_redis_that_is_back(
     client = SignInClient("header")
     client.login("alice")
     assert client.get("/api/auth/me/").status_code == 200
-    a = RedisStore("direct", None)
+    a = RedisStore("direct")
     sid = uuid.UUID(client.session_id)
     partition.cut()
     assert client.get("/api/auth/me/").status_code == 200  # B fails over to the database, and backs off

@@ -46,7 +46,7 @@ def live(state: SignInState | None, kind: str) -> SignInState | None:
     """``state`` if it is a live sign-in of ``kind``."""
     if state is None or state.kind != kind:
         return None
-    if not state.is_live(timezone.now(), dualauth_settings.SESSION_IDLE_TIMEOUT):
+    if not state.is_live(timezone.now()):
         return None
     return state
 

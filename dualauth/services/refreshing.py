@@ -52,7 +52,7 @@ def refresh(raw: Any, request: HttpRequest) -> SignIn:
     if row is None or str(getattr(row.user, jwt.USER_ID_FIELD)) != str(token.get(jwt.USER_ID_CLAIM)):
         raise SignInRefused(INVALID_TOKEN, "token_not_valid")
     now = timezone.now()
-    if not SignInState.of(row).is_live(now, dualauth_settings.SESSION_IDLE_TIMEOUT):
+    if not SignInState.of(row).is_live(now):
         raise SignInRefused(ENDED, "session_ended")
     if not row.user.is_active:
         revoke(row.pk, Reason.DEACTIVATED)

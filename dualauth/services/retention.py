@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q
 from django.utils import timezone
 
+from .. import liveness
 from ..conf import dualauth_settings
 from ..models import AuthSession
 from ..stores import get_store
@@ -36,10 +36,7 @@ def cleanup(now: datetime | None = None) -> Cleanup:
     """
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=dualauth_settings.REVOKED_RETENTION)
-    ended = Q(revoked_at__lt=cutoff) | Q(revoked_at__isnull=True, expires_at__lt=cutoff)
-    idle = dualauth_settings.SESSION_IDLE_TIMEOUT
-    if idle:
-        ended |= Q(revoked_at__isnull=True, last_seen_at__lt=cutoff - timedelta(seconds=idle))
+    ended = liveness.ended_before(cutoff)
     sign_ins = 0
     while True:  # in batches: each deleted row tells the store, and a year of rows must not sit in memory
         batch = list(AuthSession.objects.filter(ended).values_list("pk", flat=True)[:CLEANUP_BATCH])
@@ -47,7 +44,7 @@ def cleanup(now: datetime | None = None) -> Cleanup:
             break
         sign_ins += AuthSession.objects.filter(pk__in=batch).delete()[1].get(AuthSession._meta.label, 0)
     tokens = simplejwt_tables.delete_expired(now)
-    live_revocations = AuthSession.objects.filter(revoked_at__isnull=False, expires_at__gt=now)
+    live_revocations = AuthSession.objects.filter(liveness.revocation_matters(now))
     resynced = get_store().resync(live_revocations.values_list("pk", flat=True).iterator())
     return Cleanup(sign_ins=sign_ins, tokens=tokens, resynced=resynced)
 

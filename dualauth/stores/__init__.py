@@ -27,11 +27,7 @@ def get_store() -> BaseStore:
         elif name == "redis":
             from .redis import RedisStore
 
-            _store = RedisStore(
-                dualauth_settings.REDIS_CACHE_ALIAS,
-                dualauth_settings.SESSION_IDLE_TIMEOUT,
-                dualauth_settings.STORE_ENTRY_MAX_AGE,
-            )
+            _store = RedisStore(dualauth_settings.REDIS_CACHE_ALIAS, dualauth_settings.STORE_ENTRY_MAX_AGE)
         else:
             raise ImproperlyConfigured(f"DUALAUTH['STORE'] = {name!r} is not a dualauth store")
     return _store

@@ -11,8 +11,10 @@ import hashlib
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
+
+from .. import liveness
 
 T = TypeVar("T")
 
@@ -51,10 +53,8 @@ class SignInState:
             user_mark=row.user_mark,
         )
 
-    def is_live(self, now: datetime, idle_timeout: int | None) -> bool:
-        if self.revoked or self.expires_at <= now:
-            return False
-        return idle_timeout is None or self.last_seen_at + timedelta(seconds=idle_timeout) > now
+    def is_live(self, now: datetime) -> bool:
+        return liveness.is_live(self.revoked, self.expires_at, self.last_seen_at, now)
 
 
 class BaseStore:

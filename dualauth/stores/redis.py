@@ -48,6 +48,7 @@ from django.utils import timezone
 from redis import Redis
 from redis.exceptions import RedisClusterException, RedisError, ResponseError
 
+from .. import liveness
 from ..models import AuthSession
 from .base import BaseStore, SignInState, T
 from .database import STATE_FIELDS, DatabaseStore
@@ -134,9 +135,8 @@ class RedisStore(BaseStore):
     #: Sign-ins whose entries are dropped when Redis is back, at most (the others go stale, not wrong).
     max_unsynced = 100_000
 
-    def __init__(self, alias: str, idle_timeout: int | None, max_entry_age: int = 30) -> None:
+    def __init__(self, alias: str, max_entry_age: int = 30) -> None:
         self.alias = alias
-        self.idle_timeout = idle_timeout
         #: No live entry is trusted for longer (``STORE_ENTRY_MAX_AGE``): it bounds a revocation that reached
         #: the database but not Redis, from an instance cut off from Redis or a process since gone.
         self.max_entry_age = timedelta(seconds=max_entry_age)
@@ -274,15 +274,10 @@ class RedisStore(BaseStore):
     def _key(self, sid: uuid.UUID) -> str:
         return self._name(f"{KEY_PREFIX}{sid}")
 
-    def _deadline(self, state: SignInState) -> datetime:
-        if self.idle_timeout is None:
-            return state.expires_at
-        return min(state.expires_at, state.last_seen_at + timedelta(seconds=self.idle_timeout))
-
     def _write(self, client: Any, state: SignInState) -> None:
         key = self._key(state.sid)
         now = timezone.now()
-        deadline = self._deadline(state)
+        deadline = liveness.deadline(state.expires_at, state.last_seen_at, liveness.idle_timeout())
         ttl_ms = int((deadline - now).total_seconds() * 1000)
         if ttl_ms <= 0:
             # The sign-in is over whatever the entry says: drop it so the database answers.
@@ -297,7 +292,7 @@ class RedisStore(BaseStore):
 
     def _write_revocations(self, client: Any, since: datetime | None) -> int:
         """Write every revocation that still matters (revoked after ``since``, when given) again."""
-        rows = AuthSession.objects.filter(revoked_at__isnull=False, expires_at__gt=timezone.now())
+        rows = AuthSession.objects.filter(liveness.revocation_matters(timezone.now()))
         if since is not None:
             rows = rows.filter(revoked_at__gte=since)
         written = 0
