@@ -113,6 +113,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check dualauth tests example_project bench
 	$(BIN)/ruff format --check dualauth tests example_project bench
 	$(BIN)/mypy --strict
+	$(BIN)/lint-imports
 
 # bandit must be clean. pip-audit needs PyPI's JSON API or OSV; where neither answers
 # (this workplace reaches only the package index) it says so loudly instead of passing quietly.

@@ -25,12 +25,17 @@ when to try again.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils.decorators import method_decorator
+from django.utils.module_loading import import_string
 from django.views.decorators.debug import sensitive_variables
 
 from . import throttling
@@ -69,3 +74,23 @@ class ThrottledModelBackend(ModelBackend):
     async def aauthenticate(self, request: Any, username: Any = None, password: Any = None, **kwargs: Any) -> Any:
         # ModelBackend's aauthenticate() does not go through authenticate(): the limiter must come first here too.
         return await sync_to_async(self.authenticate)(request, username=username, password=password, **kwargs)
+
+
+def in_front() -> bool:
+    """Whether ``authenticate()`` asks dualauth's limiter first (else the API's login asks it itself)."""
+    return _in_front(tuple(getattr(settings, "AUTHENTICATION_BACKENDS", ()) or ()))
+
+
+@lru_cache(maxsize=8)
+def _in_front(backends: tuple[str, ...]) -> bool:
+    try:
+        first = import_string(backends[0]) if backends else None
+    except ImportError:
+        return False
+    return isinstance(first, type) and issubclass(first, LoginThrottleBackend | ThrottledModelBackend)
+
+
+@receiver(setting_changed, dispatch_uid="dualauth.backends.reset")
+def _reset(*, setting: str, **kwargs: Any) -> None:
+    if setting == "AUTHENTICATION_BACKENDS":
+        _in_front.cache_clear()

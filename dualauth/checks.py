@@ -8,7 +8,6 @@ from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
 from django.core.checks import Warning as CheckWarning
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS, MODES, SAMESITE_VALUES, STORES, TRANSPORTS, dualauth_settings
@@ -294,7 +293,8 @@ def check_drf_wiring(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
 @register(Tags.security)
 def check_login_limiter(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """The login limiter must come first among the backends, or a password is checked before it is asked."""
-    from .throttling import backend_in_front, ip_rate, username_rate
+    from .backends import in_front as backend_in_front
+    from .throttling import ip_rate, username_rate
 
     if (ip_rate() is None and username_rate() is None) or backend_in_front():
         return []
@@ -395,29 +395,9 @@ def check_deployment(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
         if s.COOKIE_SECURE is False and not settings.DEBUG and "cookie" in s.JWT_TRANSPORTS:
             warnings.append(_error("W003"))
     if s.STORE == "redis":
-        policy = _eviction_policy(s.REDIS_CACHE_ALIAS)
+        from .stores.redis import eviction_policy
+
+        policy = eviction_policy(s.REDIS_CACHE_ALIAS)
         if policy is not None:
             warnings.append(_error("W006", alias=s.REDIS_CACHE_ALIAS, policy=policy))
     return warnings
-
-
-def _eviction_policy(alias: str) -> str | None:
-    """The Redis's eviction policy if it can evict, ``None`` if it cannot or will not say.
-
-    A Redis that is down or forbids CONFIG (some managed services) is not
-    reported: a deploy check must not fail on the network.
-    """
-    from django.core.cache import caches
-
-    from .stores.redis import REDIS_ERRORS
-
-    failures: tuple[type[BaseException], ...] = (*REDIS_ERRORS, AttributeError, KeyError, ImproperlyConfigured)
-    try:
-        client = caches[alias].client.get_client(write=True)  # type: ignore[attr-defined]
-        config = client.config_get("maxmemory*")
-    except failures:
-        return None
-    policy = config.get("maxmemory-policy", "noeviction")
-    if policy == "noeviction" or str(config.get("maxmemory", "0")) == "0":
-        return None
-    return str(policy)

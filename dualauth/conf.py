@@ -8,7 +8,8 @@ read at import time. Validation lives in ``checks.py``.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar, cast, overload
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -52,9 +53,60 @@ STORES = ("database", "redis")
 TRANSPORTS = ("header", "cookie")
 SAMESITE_VALUES = ("Lax", "Strict", "None")
 
+V = TypeVar("V")
+
+
+class Key(Generic[V]):
+    """One setting, typed: its value in the merged ``DUALAUTH`` dict. What the value may be is checked at
+    start-up by ``checks.py``; the type here is what a valid project has."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> Key[V]: ...
+
+    @overload
+    def __get__(self, instance: DualAuthSettings, owner: type) -> V: ...
+
+    def __get__(self, instance: DualAuthSettings | None, owner: type) -> Key[V] | V:
+        if instance is None:
+            return self
+        return cast(V, instance._values()[self.name])
+
 
 class DualAuthSettings:
-    """Attribute access over the merged ``DUALAUTH`` dict (``dualauth_settings.MODE``)."""
+    """Typed attribute access over the merged ``DUALAUTH`` dict (``dualauth_settings.MODE``)."""
+
+    MODE: Key[str] = Key()
+    STORE: Key[str] = Key()
+    REDIS_CACHE_ALIAS: Key[str] = Key()
+    JWT_TRANSPORTS: Key[Sequence[str]] = Key()
+    ACCESS_COOKIE: Key[str] = Key()
+    REFRESH_COOKIE: Key[str] = Key()
+    COOKIE_SECURE: Key[bool | None] = Key()
+    COOKIE_SAMESITE: Key[str] = Key()
+    CHECK_REVOCATION: Key[bool] = Key()
+    SESSION_IDLE_TIMEOUT: Key[int | None] = Key()
+    SESSION_ABSOLUTE_TIMEOUT: Key[int | None] = Key()
+    ACTIVITY_UPDATE_INTERVAL: Key[int] = Key()
+    LOGIN_THROTTLE_RATE: Key[str | None] = Key()
+    LOGIN_IP_RATE: Key[str | None] = Key()
+    LOGIN_USERNAME_RATE: Key[str | None] = Key()
+    REVOKE_ON_PASSWORD_CHANGE: Key[bool] = Key()
+    HYBRID_DEFAULT_KIND: Key[str] = Key()
+    MAX_SESSIONS_PER_USER: Key[int | None] = Key()
+    TRUSTED_PROXY_COUNT: Key[int] = Key()
+    COOKIE_DOMAIN: Key[str | None] = Key()
+    REFRESH_REUSE_GRACE: Key[int] = Key()
+    ADOPT_LEGACY_TOKENS: Key[bool] = Key()
+    REVOKED_RETENTION: Key[int] = Key()
+    CLEAR_SITE_DATA_ON_LOGOUT: Key[bool] = Key()
+    USER_SERIALIZER: Key[str] = Key()
+    TOKEN_CLAIMS_HOOK: Key[str | None] = Key()
+    MAX_TOKEN_LENGTH: Key[int] = Key()
+    EXTRA_PRIVILEGE_FIELDS: Key[Sequence[str]] = Key()
+    STORE_ENTRY_MAX_AGE: Key[int] = Key()
 
     def __init__(self) -> None:
         self._merged: dict[str, Any] | None = None
@@ -68,11 +120,6 @@ class DualAuthSettings:
         if self._merged is None:
             self._merged = {**DEFAULTS, **self.user_settings}
         return self._merged
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_") or name not in DEFAULTS:
-            raise AttributeError(f"dualauth has no setting {name!r}")
-        return self._values()[name]
 
     def reload(self) -> None:
         self._merged = None

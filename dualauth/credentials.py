@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -25,7 +24,6 @@ from . import services, users
 from .conf import dualauth_settings
 from .exceptions import NotRecorded, SignInRefused
 from .models import Kind
-from .stores import SignInState
 from .tokens import jwt_settings, parse_sid, token_sid
 
 HEADER = "header"
@@ -39,8 +37,6 @@ _UNSET = object()
 INITIAL_SESSION_KEY_ATTR = "_dualauth_initial_session_key"
 # Set by DualAuthMiddleware: the keys the session had around each cycle_key() of this request.
 CYCLED_KEYS_ATTR = "_dualauth_cycled_keys"
-
-current_request: ContextVar[HttpRequest | None] = ContextVar("dualauth_current_request", default=None)
 
 
 @dataclass(frozen=True)
@@ -131,7 +127,7 @@ def _end_lost_session(request: HttpRequest) -> None:
         services.end_lost_session(key)
 
 
-def _checked_session(request: HttpRequest, user: Any, checked: SignInState | None) -> Credential:
+def _checked_session(request: HttpRequest, user: Any, checked: services.SignInState | None) -> Credential:
     if request.session.get(services.SESSION_SID_KEY) is None:
         state = services.adopt_session(request, user)
     else:
@@ -230,12 +226,11 @@ def _session_sign_ins(request: HttpRequest) -> tuple[set[uuid.UUID | None], bool
     return found, bool(found)
 
 
-def current_sid_of(user: Any) -> uuid.UUID | None:
-    """The sign-in through which ``user`` is making the current request, if they are.
+def sid_of(request: HttpRequest | None, user: Any) -> uuid.UUID | None:
+    """The sign-in through which ``user`` is making ``request``, if they are.
 
     Reads only what this request already checked; it never checks anything anew.
     """
-    request = current_request.get()
     if request is None:
         return None
     for name in ("_dualauth_jwt", "_dualauth_session"):
@@ -245,7 +240,7 @@ def current_sid_of(user: Any) -> uuid.UUID | None:
     return None
 
 
-def forget(request: HttpRequest) -> None:
+def drop_memoised(request: HttpRequest) -> None:
     """Drop what was memoised, after the request's credential changed (login, logout)."""
     for name in ("_dualauth_jwt", "_dualauth_session"):
         if hasattr(request, name):

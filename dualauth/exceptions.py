@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+__all__ = ["UNRECORDED", "NotRecorded", "SignInRefused"]
+
 UNRECORDED = _("The sign-out could not be recorded; try again in a moment.")
 
 

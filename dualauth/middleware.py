@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from contextvars import Token
 from functools import partial
 from importlib import import_module
 from typing import Any
@@ -16,13 +15,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 
-from . import reports, services
+from . import current_request, reports, services
 from .authentication import csrf_failure
 from .credentials import (
     CYCLED_KEYS_ATTR,
     INITIAL_SESSION_KEY_ATTR,
     cookie_session_key,
-    current_request,
     request_credential,
 )
 from .exceptions import UNRECORDED, NotRecorded
@@ -114,21 +112,17 @@ class DualAuthMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
-        token = self._prepare(request)
-        try:
+        self._prepare(request)
+        with current_request.serving(request):
             response = self.get_response(request)
-        finally:
-            current_request.reset(token)
         if _key_changed(request):
             services.follow_session_key(request, getattr(request, INITIAL_SESSION_KEY_ATTR, None))
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
-        token = self._prepare(request)
-        try:
+        self._prepare(request)
+        with current_request.serving(request):
             response: HttpResponse = await self.get_response(request)
-        finally:
-            current_request.reset(token)
         if _key_changed(request):
             await sync_to_async(services.follow_session_key)(request, getattr(request, INITIAL_SESSION_KEY_ATTR, None))
         return response
@@ -165,7 +159,7 @@ class DualAuthMiddleware:
             str(UNRECORDED), status=503, content_type="text/plain; charset=utf-8", headers={"Retry-After": "5"}
         )
 
-    def _prepare(self, request: HttpRequest) -> Token[HttpRequest | None]:
+    def _prepare(self, request: HttpRequest) -> None:
         """Install the lazy user; nothing here touches a database, a cache or a socket."""
         if not hasattr(request, "session") or not hasattr(request, "user"):
             raise ImproperlyConfigured(
@@ -185,4 +179,3 @@ class DualAuthMiddleware:
         _follow_cycles(request)
         request.user = SimpleLazyObject(partial(get_user, request))  # type: ignore[assignment]
         request.auser = partial(aget_user, request)
-        return current_request.set(request)

@@ -11,8 +11,8 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db.models.signals import class_prepared, post_delete, post_init, post_save
 from django.dispatch import receiver
 
-from . import services, throttling, user_marks
-from .credentials import cookie_session_key, current_request, current_sid_of, session_keys_of
+from . import current_request, services, throttling, user_marks
+from .credentials import cookie_session_key, session_keys_of, sid_of
 from .models import AuthSession
 from .tokens import parse_sid
 
@@ -28,10 +28,10 @@ def start_session(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 @receiver(post_delete, sender=AuthSession, dispatch_uid="dualauth.receivers.forget_deleted")
 def forget_deleted(sender: Any, instance: AuthSession, **kwargs: Any) -> None:
     """A deleted sign-in (with its user, or by cleanup) leaves no cached state behind."""
-    services.forget(instance.pk)
+    services.sign_in_deleted(instance.pk)
 
 
-def _remember(sender: Any, instance: Any, **kwargs: Any) -> None:
+def _note_loaded_fields(sender: Any, instance: Any, **kwargs: Any) -> None:
     """Note the fields a save is compared against. Nothing is queried: a deferred field stays unknown."""
     instance._dualauth_loaded = user_marks.snapshot(instance)
 
@@ -92,13 +92,14 @@ def _react_to_user_save(sender: Any, instance: Any, created: bool, update_fields
     if rehash and hash_changed:
         services.password_rehashed(instance, old_hash)
     if password_set is not False or deactivated or privileges_changed is not False:
+        request = current_request.get()
         services.user_changed(
             instance,
             password_set=password_set,
             deactivated=deactivated,
             privileges_changed=privileges_changed,
-            keep=current_sid_of(instance),
-            request=current_request.get(),
+            keep=sid_of(request, instance),
+            request=request,
         )
 
 
@@ -119,7 +120,7 @@ def _upgrades_hash(old: Any, new: Any) -> bool:
 
 def _watch(model: Any) -> None:
     label = model._meta.label_lower
-    post_init.connect(_remember, sender=model, dispatch_uid=f"dualauth.receivers.remember.{label}")
+    post_init.connect(_note_loaded_fields, sender=model, dispatch_uid=f"dualauth.receivers.remember.{label}")
     post_save.connect(_react_to_user_save, sender=model, dispatch_uid=f"dualauth.receivers.react.{label}")
 
 

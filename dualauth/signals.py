@@ -2,6 +2,8 @@
 
 from django.dispatch import Signal
 
+__all__ = ["refresh_reuse_detected", "session_revoked", "session_started"]
+
 # A sign-in started. Arguments: auth_session (AuthSession), request (HttpRequest or None).
 session_started = Signal()
 

@@ -33,17 +33,15 @@ import threading
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.utils.module_loading import import_string
 
+from . import current_request
 from .client_info import client_ip
 from .conf import dualauth_settings
 
@@ -202,8 +200,6 @@ def _reset(*, setting: str, **kwargs: Any) -> None:
         _local = LocalCounts()
         _outage.clear()
         _logged_at = 0.0
-    if setting == "AUTHENTICATION_BACKENDS":
-        _backend_in_front.cache_clear()
 
 
 @dataclass(frozen=True)
@@ -320,8 +316,6 @@ def admit(request: Any, credentials: dict[str, Any]) -> Verdict:
     is the one ``DualAuthMiddleware`` is serving, if any.
     """
     if request is None:
-        from .credentials import current_request
-
         request = current_request.get()
     now = time.time()
     waits = []
@@ -409,19 +403,3 @@ def refused(request: Any) -> int | None:
     """Seconds the request's last attempt must wait, if it was refused."""
     verdict = getattr(request, VERDICT_ATTR, None)
     return verdict.wait if isinstance(verdict, Verdict) else None
-
-
-def backend_in_front() -> bool:
-    """Whether ``authenticate()`` asks dualauth's limiter first (else the API's login asks it itself)."""
-    return _backend_in_front(tuple(getattr(settings, "AUTHENTICATION_BACKENDS", ()) or ()))
-
-
-@lru_cache(maxsize=8)
-def _backend_in_front(backends: tuple[str, ...]) -> bool:
-    from .backends import LoginThrottleBackend, ThrottledModelBackend
-
-    try:
-        first = import_string(backends[0]) if backends else None
-    except ImportError:
-        return False
-    return isinstance(first, type) and issubclass(first, LoginThrottleBackend | ThrottledModelBackend)

@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import credentials, reports, services, throttling
+from . import backends, credentials, reports, services, throttling
 from .authentication import DualAuthentication, enforce_csrf
 from .client_info import client_ip
 from .conf import dualauth_settings
@@ -93,7 +93,7 @@ class LoginView(CredentialsAPIView):
         if kind == Kind.SESSION or transport == credentials.COOKIE:
             enforce_csrf(request)
         # The login limiter: in authenticate() itself when its backend comes first (every door), else here.
-        if not throttling.backend_in_front():
+        if not backends.in_front():
             verdict = throttling.admit(request._request, {"username": data["username"], "password": ""})
             if verdict.refused:
                 raise exceptions.Throttled(verdict.wait)
@@ -105,7 +105,7 @@ class LoginView(CredentialsAPIView):
             logger.info("dualauth: failed login from %s", client_ip(request._request))
             raise exceptions.AuthenticationFailed(BAD_CREDENTIALS, code="invalid_credentials")
         signin = services.sign_in(request._request, user, kind)
-        credentials.forget(request._request)
+        credentials.drop_memoised(request._request)
         body: dict[str, Any] = {"user": user_data(user), "kind": kind, "session_id": str(signin.auth_session.pk)}
         if kind == Kind.JWT:
             body.update(_token_body(signin, transport))

@@ -184,6 +184,26 @@ def redis_store(settings: Any, use_mode: Any, monkeypatch: Any) -> Any:
 
 
 @pytest.fixture
+def capture_signal() -> Any:
+    """``capture_signal(signal)``: a list of the keyword arguments of every send of ``signal`` until the test ends."""
+    connected: list[tuple[Any, Any]] = []
+
+    def capture(signal: Any) -> list[dict[str, Any]]:
+        sent: list[dict[str, Any]] = []
+
+        def receiver(**kwargs: Any) -> None:
+            sent.append(kwargs)
+
+        signal.connect(receiver, weak=False)
+        connected.append((signal, receiver))
+        return sent
+
+    yield capture
+    for signal, receiver in connected:
+        signal.disconnect(receiver)
+
+
+@pytest.fixture
 def make_user(django_user_model: Any) -> Any:
     def make(username: str = "alice", password: str | None = None, **extra: Any) -> Any:
         return django_user_model.objects.create_user(

@@ -111,7 +111,15 @@ def test_settings_reload_on_override(settings: Any) -> None:
 
 def test_unknown_attribute_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="NOPE"):
-        dualauth_settings.NOPE  # noqa: B018
+        dualauth_settings.NOPE  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_every_setting_has_one_typed_key() -> None:
+    """A key added to DEFAULTS without a typed attribute (or the other way round) would read as ``Any``."""
+    from dualauth.conf import DEFAULTS, DualAuthSettings, Key
+
+    typed = {name for name, value in vars(DualAuthSettings).items() if isinstance(value, Key)}
+    assert typed == set(DEFAULTS)
 
 
 # Wiring that silently undoes revocation -----------------------------------------------------------

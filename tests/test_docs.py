@@ -96,8 +96,11 @@ def test_every_upper_case_name_in_the_docs_is_a_known_setting() -> None:
     from rest_framework.settings import DEFAULTS as DRF_DEFAULTS
     from rest_framework_simplejwt.settings import DEFAULTS as SIMPLE_JWT_DEFAULTS
 
+    from dualauth import exceptions, services
+
     known = set(DEFAULTS) | set(DRF_DEFAULTS) | set(SIMPLE_JWT_DEFAULTS) | OTHER_NAMES
     known |= {name for name in dir(global_settings) if name.isupper()}
+    known |= {name for module in (services, exceptions) for name in module.__all__ if name.isupper()}
     for page, text in _documented_pages().items():
         for name in re.findall(r"`([A-Z][A-Z0-9_]{2,})`", text):
             assert name in known, f"{page}: unknown setting {name!r}"

@@ -7,6 +7,7 @@ compiled statement could answer differently.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -124,19 +125,25 @@ def test_a_field_with_its_own_exact_lookup_is_left_to_the_orm(alice: Any) -> Non
 @pytest.mark.django_db(transaction=True)
 def test_each_thread_compiles_for_its_own_connection(alice: Any) -> None:
     found: list[Any] = []
+    caches: list[Any] = []
 
     def read() -> None:
         try:
             found.append(rows.fetch_one(get_user_model(), "pk", alice.pk))
+            caches.append(rows._statements())
         finally:
             connection.close()  # this thread's own connection
 
     thread = threading.Thread(target=read)
     rows.fetch_one(get_user_model(), "pk", alice.pk)
+    mine = rows._statements()
     thread.start()
     thread.join()
-    assert len(rows._statements()) == 1
-    assert found == [alice]  # the other thread compiled its own statement, for its own connection
+    assert found == [alice]
+    assert len(mine) == 1
+    # The other thread compiled its own statement, for its own connection, into a cache of its own.
+    assert len(caches) == 1
+    assert caches[0] is not mine
 
 
 @pytest.mark.parametrize(("mode", "flavour"), FLAVOURS, ids=FLAVOUR_IDS)
@@ -151,7 +158,10 @@ def test_a_request_reads_the_user_with_the_compiled_statement(
     user_table = connection.ops.quote_name(get_user_model()._meta.db_table)
     reads = [query["sql"] for query in captured if query["sql"].startswith("SELECT") and user_table in query["sql"]]
     assert len(reads) == 1
-    assert "LIMIT 2" in reads[0]
+    # The compiled statement's [:2], not the ORM's get(), whose LIMIT 21 would also contain "LIMIT 2".
+    assert re.search(r"LIMIT 2\b", reads[0]), reads[0]
+    compiled = [key for key, statement in rows._statements().items() if key[0] is get_user_model() and statement]
+    assert compiled, "the user was read without a compiled statement"
 
 
 def test_a_session_from_a_fallback_secret_is_kept_and_moved_to_the_new_one(

@@ -42,18 +42,14 @@ def test_rotation_blacklists_the_old_refresh_token(alice: Any, use_mode: Any) ->
     assert OutstandingToken.objects.get(jti=_jti(client.refresh)).token == f"sid:{client.session_id}"
 
 
-def test_reuse_of_a_rotated_refresh_token_revokes_the_sign_in(jwt_signed_in: SignInClient) -> None:
+def test_reuse_of_a_rotated_refresh_token_revokes_the_sign_in(jwt_signed_in: SignInClient, capture_signal: Any) -> None:
     attacker = jwt_signed_in.copy()
-    seen = []
-    signals.refresh_reuse_detected.connect(lambda **kw: seen.append(kw["jti"]), weak=False, dispatch_uid="t")
-    try:
-        assert jwt_signed_in.do_refresh().status_code == 200
-        reused = attacker.do_refresh()
-    finally:
-        signals.refresh_reuse_detected.disconnect(dispatch_uid="t")
+    sent = capture_signal(signals.refresh_reuse_detected)
+    assert jwt_signed_in.do_refresh().status_code == 200
+    reused = attacker.do_refresh()
     assert reused.status_code == 401
     assert reused.json()["code"] == "refresh_reused"
-    assert len(seen) == 1
+    assert len(sent) == 1
     row = AuthSession.objects.get(pk=jwt_signed_in.session_id)
     assert row.revoked_reason == "refresh_reuse"
     # the legitimate client's newest tokens die with the family

@@ -45,15 +45,11 @@ def test_revoking_a_session_deletes_it_from_the_session_store(alice: Any, use_mo
     assert services.revoke(client.session_id, "admin") is False  # type: ignore[arg-type]
 
 
-def test_revoking_signals_once_with_the_reason(signed_in: SignInClient) -> None:
-    seen = []
-    signals.session_revoked.connect(lambda **kw: seen.append(kw["reason"]), weak=False, dispatch_uid="t")
-    try:
-        services.revoke(signed_in.session_id, "admin")  # type: ignore[arg-type]
-        services.revoke(signed_in.session_id, "admin")  # type: ignore[arg-type]
-    finally:
-        signals.session_revoked.disconnect(dispatch_uid="t")
-    assert seen == ["admin"]
+def test_revoking_signals_once_with_the_reason(signed_in: SignInClient, capture_signal: Any) -> None:
+    sent = capture_signal(signals.session_revoked)
+    services.revoke(signed_in.session_id, "admin")  # type: ignore[arg-type]
+    services.revoke(signed_in.session_id, "admin")  # type: ignore[arg-type]
+    assert [kwargs["reason"] for kwargs in sent] == ["admin"]
 
 
 def test_user_revokes_another_of_their_sign_ins(signed_in: SignInClient) -> None:

@@ -28,17 +28,13 @@ def _request(rf: RequestFactory) -> Any:
     return request
 
 
-def test_sign_in_of_session_kind(rf: RequestFactory, alice: Any) -> None:
+def test_sign_in_of_session_kind(rf: RequestFactory, alice: Any, capture_signal: Any) -> None:
     request = _request(rf)
     alice.backend = "dualauth.backends.ThrottledModelBackend"  # what an SSO view sets, as for login()
-    started = []
-    signals.session_started.connect(lambda **kw: started.append(kw["auth_session"]), weak=False, dispatch_uid="t")
-    try:
-        signin = services.sign_in(request, alice, "session")
-    finally:
-        signals.session_started.disconnect(dispatch_uid="t")
+    sent = capture_signal(signals.session_started)
+    signin = services.sign_in(request, alice, "session")
     assert signin.tokens is None
-    assert started == [signin.auth_session]
+    assert [kwargs["auth_session"] for kwargs in sent] == [signin.auth_session]
     assert signin.auth_session.kind == "session"
     assert signin.auth_session.session_key == request.session.session_key
     assert get_user(request) == alice

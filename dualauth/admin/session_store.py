@@ -22,7 +22,6 @@ from django.utils.translation import gettext_lazy as _
 from .. import services
 from ..models import Kind
 from ..services import load_many
-from ..stores import hash_session_key
 from .base import DualAuthAdmin
 from .sign_ins import StatusFilter, _user_search_fields, describe
 
@@ -71,7 +70,7 @@ class SessionStoreAdmin(DualAuthAdmin):
 
     @admin.display(description=_("session"))
     def fingerprint(self, obj: Any) -> str:
-        return hash_session_key(obj.session_key)[:12]  # the key itself is a credential
+        return services.hash_session_key(obj.session_key)[:12]  # the key itself is a credential
 
     @admin.display(description=_("user in the session"))
     def session_user_label(self, obj: Any) -> str:

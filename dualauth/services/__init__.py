@@ -24,6 +24,7 @@ The terms (sign-in, Django session, kind, mode, transport, state store,
 session store) are defined in ``dualauth``'s package docstring.
 """
 
+from ..stores import SignInState, hash_session_key
 from .binding import password_rehashed, still_bound, user_changed
 from .checking import check, check_access_token, check_overlapping, follow_session_key, touch
 from .django_sessions import end_request_session, keep_session_cookie, load_many
@@ -34,11 +35,11 @@ from .revoking import (
     active_sign_ins,
     end_sign_ins,
     end_unloadable_session,
-    forget,
     revoke,
     revoke_everyone,
     revoke_own,
     revoke_user,
+    sign_in_deleted,
 )
 from .shared import ENDED, INVALID_TOKEN, SESSION_SID_KEY, CheckedToken, IssuedTokens, SignIn, default_kind
 from .simplejwt_tables import end_legacy_tokens, outstanding_sid
@@ -53,6 +54,7 @@ __all__ = [
     "Cleanup",
     "IssuedTokens",
     "SignIn",
+    "SignInState",
     "TokenReport",
     "active_sign_ins",
     "adopt_session",
@@ -69,7 +71,7 @@ __all__ = [
     "end_sign_ins",
     "end_unloadable_session",
     "follow_session_key",
-    "forget",
+    "hash_session_key",
     "inspect_token",
     "keep_session_cookie",
     "kill_session",
@@ -85,6 +87,7 @@ __all__ = [
     "revoke_token",
     "revoke_user",
     "sign_in",
+    "sign_in_deleted",
     "sign_ins_of_session",
     "still_bound",
     "touch",

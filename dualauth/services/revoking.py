@@ -109,6 +109,6 @@ def end_unloadable_session(request: HttpRequest, sid: Any, user_id: Any) -> None
     revoke(sid, Reason.DEACTIVATED if active is False else Reason.INVALIDATED, delete_session=False)
 
 
-def forget(sid: uuid.UUID) -> None:
+def sign_in_deleted(sid: uuid.UUID) -> None:
     """A row is gone (its user was deleted, or cleanup removed it): the store must stop answering for it."""
     get_store().changed(sid)

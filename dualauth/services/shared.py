@@ -65,4 +65,4 @@ class CheckedToken:
 def default_kind() -> str:
     """The kind of sign-in a login starts when the client does not ask for one."""
     mode = dualauth_settings.MODE
-    return mode if mode in (Kind.SESSION, Kind.JWT) else dualauth_settings.HYBRID_DEFAULT_KIND  # type: ignore[no-any-return]
+    return mode if mode in (Kind.SESSION, Kind.JWT) else dualauth_settings.HYBRID_DEFAULT_KIND

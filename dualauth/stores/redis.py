@@ -38,12 +38,13 @@ import re
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.cache import caches
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils import timezone
 from redis import Redis
 from redis.exceptions import RedisClusterException, RedisError, ResponseError
@@ -149,7 +150,7 @@ class RedisStore(BaseStore):
         self._fallbacks = 0
         self._unsynced: set[uuid.UUID] = set()
         self._script: Any = None
-        self._rebooted: str | None = None
+        self._new_run_id: str | None = None
         self._first_run = False
         self._make_key: Any = None
 
@@ -200,7 +201,7 @@ class RedisStore(BaseStore):
 
     def _answer(self, client: Any, sid: uuid.UUID, raw: Any) -> SignInState | None:
         """The state from an entry just read, after a pending re-sync; a miss is refilled from the database."""
-        if self._rebooted is not None:
+        if self._new_run_id is not None:
             self._after_reboot(client)
             raw = client.get(self._key(sid))
         state = None if raw is None else decode(sid, raw)
@@ -216,7 +217,7 @@ class RedisStore(BaseStore):
             retry_at = self._retry_at
             client = self._available_client()
             if client is None:
-                self._remember(sid)
+                self._note_unsynced(sid)
                 if self._retry_at == retry_at:  # no attempt was made just now: one is worth it
                     self._try_revocation(sid)
                 return
@@ -225,10 +226,10 @@ class RedisStore(BaseStore):
                 client.delete(self._key(sid))
             else:
                 self._write(client, state)
-            if self._rebooted is not None:
+            if self._new_run_id is not None:
                 self._after_reboot(client)
         except REDIS_ERRORS as exc:
-            self._remember(sid)
+            self._note_unsynced(sid)
             self._failed(exc)
 
     def _try_revocation(self, sid: uuid.UUID) -> None:
@@ -307,23 +308,23 @@ class RedisStore(BaseStore):
         backend: Any = caches[self.alias]
         client = backend.client.get_client(write=True)
         pool = getattr(client, "connection_pool", None)
-        if pool is not None and not getattr(pool, "_dualauth_watched", False):
-            _watch(pool)
+        if pool is not None and getattr(pool, "_dualauth_store", _nobody)() is not self:
+            _watch(pool, self)
         return client
 
     def boot_changed(self, run_id: str, recorded: str | None) -> None:
         """Called on a new connection to a server whose ``run_id`` is not the one last re-synced."""
         self._first_run = recorded is None
-        self._rebooted = run_id
+        self._new_run_id = run_id
 
     def _after_reboot(self, client: Any) -> None:
         with self._lock:
-            run_id = self._rebooted
+            run_id = self._new_run_id
             if run_id is None:
                 return
             written = self._write_revocations(client, since=None)
             client.set(self._name(BOOT_KEY), run_id)
-            self._rebooted = None
+            self._new_run_id = None
         # A server with no run recorded is new to dualauth (or was flushed): worth a line, not an alarm.
         logger.log(
             logging.INFO if self._first_run else logging.WARNING,
@@ -383,7 +384,7 @@ class RedisStore(BaseStore):
         self._outage_started = None
         self._fallbacks = 0
 
-    def _remember(self, sid: uuid.UUID) -> None:
+    def _note_unsynced(self, sid: uuid.UUID) -> None:
         if len(self._unsynced) < self.max_unsynced:
             self._unsynced.add(sid)
 
@@ -461,12 +462,21 @@ def _discard(pool: Any, connection: Any) -> None:
 _RUN_ID = re.compile(rb"run_id:([0-9a-f]+)")
 
 
-def _watch(pool: Any) -> None:
-    """Have every new connection of ``pool`` check which run of the server it reached.
+def _nobody() -> None:
+    return None
+
+
+def _watch(pool: Any, store: RedisStore) -> None:
+    """Have every new connection of ``pool`` check which run of the server it reached, and tell ``store``.
 
     A connection is new after a restart or a failover, before any command is
     sent on it; the check costs two commands per connection, not per request.
+    The pool outlives stores (a settings change makes a new one): it tells
+    the store that used it last, held weakly.
     """
+    pool._dualauth_store = weakref.ref(store)
+    if getattr(pool, "_dualauth_watched", False):
+        return
     handshake = pool.connection_kwargs.get("redis_connect_func")
 
     def on_connect(connection: Any) -> None:
@@ -474,10 +484,8 @@ def _watch(pool: Any) -> None:
             connection.on_connect()
         else:
             handshake(connection)
-        from . import get_store
-
-        store = get_store()
-        if not isinstance(store, RedisStore):
+        store = pool._dualauth_store()
+        if store is None:
             return
         try:
             connection.send_command("INFO", "server")
@@ -502,3 +510,21 @@ def _watch(pool: Any) -> None:
             if connection is not None:
                 connection.redis_connect_func = on_connect
     pool._dualauth_watched = True
+
+
+def eviction_policy(alias: str) -> str | None:
+    """The Redis's eviction policy if it can evict, ``None`` if it cannot or will not say.
+
+    A Redis that is down or forbids CONFIG (some managed services) is not
+    reported: a deploy check must not fail on the network.
+    """
+    failures: tuple[type[BaseException], ...] = (*REDIS_ERRORS, AttributeError, KeyError, ImproperlyConfigured)
+    try:
+        client = caches[alias].client.get_client(write=True)  # type: ignore[attr-defined]
+        config = client.config_get("maxmemory*")
+    except failures:
+        return None
+    policy = config.get("maxmemory-policy", "noeviction")
+    if policy == "noeviction" or str(config.get("maxmemory", "0")) == "0":
+        return None
+    return str(policy)
