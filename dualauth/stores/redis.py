@@ -47,21 +47,21 @@ from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils import timezone
 from redis import Redis
-from redis.exceptions import RedisClusterException, RedisError, ResponseError
+from redis.exceptions import ResponseError
 
 from .. import liveness
 from ..models import AuthSession
+from . import redis_wire
 from .base import BaseStore, SignInState, T
 from .database import STATE_FIELDS, DatabaseStore
+from .redis_wire import REDIS_ERRORS
 
 logger = logging.getLogger("dualauth")
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 KEY_PREFIX = "dualauth:sid:"
 BOOT_KEY = "dualauth:boot"
-REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, RedisClusterException, OSError)
 CHUNK = 500
-_MISSING = object()
 
 # KEYS[1] the entry; ARGV[1] the new value, ARGV[2] its last-seen time, ARGV[3] its TTL in ms.
 # A revoked entry is final; an entry seen more recently than the new value is newer.
@@ -179,20 +179,20 @@ class RedisStore(BaseStore):
             self._failed(exc)
             client = None
         pool = getattr(client, "connection_pool", None)
-        if client is None or not isinstance(client, Redis) or pool is None:
+        if client is None or not isinstance(client, Redis) or pool is None or not redis_wire.usable():
             result = work()
             return self.get(sid), result
         key = self._key(sid)
-        connection = _send(pool, "GET", key)
+        connection = redis_wire.send(pool, "GET", key)
         try:
             result = work()
         except BaseException:
             if connection is not None:
-                _discard(pool, connection)
+                redis_wire.discard(pool, connection)
             raise
-        raw = _MISSING if connection is None else _receive(pool, connection)
+        raw = redis_wire.MISSING if connection is None else redis_wire.receive(pool, connection)
         try:
-            if raw is _MISSING:
+            if raw is redis_wire.MISSING:
                 raw = client.get(key)
             return self._answer(client, sid, raw), result
         except REDIS_ERRORS as exc:
@@ -419,46 +419,6 @@ class RedisStore(BaseStore):
         )
 
 
-def _send(pool: Any, *command: Any) -> Any:
-    """A pooled connection with ``command`` sent on it and its reply unread; ``None`` if that failed."""
-    try:
-        try:
-            connection = pool.get_connection()
-        except TypeError:  # redis-py < 5.3 wants a command name
-            connection = pool.get_connection(command[0])
-    except REDIS_ERRORS:
-        return None
-    try:
-        connection.send_command(*command)
-    except REDIS_ERRORS:
-        _discard(pool, connection)
-        return None
-    except BaseException:  # a worker timeout, say: the connection must not be lost to the pool
-        _discard(pool, connection)
-        raise
-    return connection
-
-
-def _receive(pool: Any, connection: Any) -> Any:
-    """The reply to what ``_send`` sent, the connection back in the pool; ``_MISSING`` if that failed."""
-    try:
-        reply = connection.read_response()
-    except REDIS_ERRORS:
-        _discard(pool, connection)
-        return _MISSING
-    except BaseException:
-        _discard(pool, connection)
-        raise
-    pool.release(connection)
-    return reply
-
-
-def _discard(pool: Any, connection: Any) -> None:
-    """A connection whose reply may be unread must not serve another command."""
-    connection.disconnect()
-    pool.release(connection)
-
-
 _RUN_ID = re.compile(rb"run_id:([0-9a-f]+)")
 
 
@@ -505,10 +465,8 @@ def _watch(pool: Any, store: RedisStore) -> None:
 
     pool.connection_kwargs["redis_connect_func"] = on_connect
     # Connections made before now (by the cache API, say) reconnect with the function they were made with.
-    for attribute in ("_available_connections", "_in_use_connections", "_connections"):
-        for connection in list(getattr(pool, attribute, None) or ()):
-            if connection is not None:
-                connection.redis_connect_func = on_connect
+    for connection in redis_wire.existing_connections(pool):
+        connection.redis_connect_func = on_connect
     pool._dualauth_watched = True
 
 
