@@ -19,9 +19,13 @@ from .conf import dualauth_settings
 
 
 def idle_timeout() -> timedelta | None:
-    """``SESSION_IDLE_TIMEOUT`` as a duration, ``None`` when sign-ins never go idle."""
+    """``SESSION_IDLE_TIMEOUT`` as a duration, ``None`` when sign-ins never go idle.
+
+    Only ``None`` turns it off: a 0 that slipped past ``dualauth.E010`` (a
+    server runs no system checks) refuses every sign-in rather than none.
+    """
     seconds = dualauth_settings.SESSION_IDLE_TIMEOUT
-    return timedelta(seconds=seconds) if seconds else None
+    return None if seconds is None else timedelta(seconds=seconds)
 
 
 def deadline(expires_at: datetime, last_seen_at: datetime, idle: timedelta | None = None) -> datetime:

@@ -28,17 +28,20 @@ from dualauth.stores.database import STATE_FIELDS
 from .conftest import SignInClient
 
 
+def _forget_statements() -> None:
+    rows._reset(setting="DATABASES")
+
+
 @pytest.fixture(autouse=True)
 def _fresh_gates() -> Iterator[None]:
+    """Each test decides afresh, and leaves no gate or statement behind: a cached fallback would send every
+    later test's reads through the ORM."""
     rows.usable.cache_clear()
     redis_wire.usable.cache_clear()
     yield
     rows.usable.cache_clear()
     redis_wire.usable.cache_clear()
-
-
-def _forget_statements() -> None:
-    rows._reset(setting="DATABASES")
+    _forget_statements()
 
 
 # The ORM ------------------------------------------------------------------------------------------------------

@@ -42,7 +42,15 @@ CASES = [
     Case("idle past the timeout", False, 60 * MINUTE, -15 * MINUTE, 10 * MINUTE, False),
     Case("expired before going idle", False, -MINUTE, -2 * MINUTE, 10 * MINUTE, False),
     Case("revoked, not idle", True, 60 * MINUTE, 0, 10 * MINUTE, False),
+    Case("an idle timeout of 0 (E010) refuses rather than allows", False, 60 * MINUTE, 0, 0, False),
 ]
+
+
+@pytest.fixture(params=["database", "redis"])
+def store(request: pytest.FixtureRequest) -> str:
+    if request.param == "redis":
+        request.getfixturevalue("redis_cache")
+    return str(request.param)
 
 
 def _row(alice: Any, case: Case) -> AuthSession:
@@ -60,8 +68,8 @@ def _row(alice: Any, case: Case) -> AuthSession:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
-def test_every_reader_of_liveness_agrees(alice: Any, use_mode: Any, case: Case) -> None:
-    use_mode("jwt", SESSION_IDLE_TIMEOUT=case.idle)
+def test_every_reader_of_liveness_agrees(alice: Any, use_mode: Any, store: str, case: Case) -> None:
+    use_mode("jwt", SESSION_IDLE_TIMEOUT=case.idle, STORE=store)
     row = _row(alice, case)
     now = timezone.now()
     state = SignInState.of(row)
@@ -72,11 +80,33 @@ def test_every_reader_of_liveness_agrees(alice: Any, use_mode: Any, case: Case) 
     assert AuthSession.objects.active().filter(pk=row.pk).exists() is case.live
     assert AuthSession.objects.expired().filter(pk=row.pk).exists() is (not case.live and not case.revoked)
     assert AuthSession.objects.filter(liveness.ended_before(now)).filter(pk=row.pk).exists() is (not case.live)
+    if store == "redis":
+        ttl = _entry_ttl(row.pk)
+        if case.live:
+            end = liveness.deadline(row.expires_at, row.last_seen_at, liveness.idle_timeout())
+            assert ttl is not None, "a live sign-in read through Redis is cached"
+            assert 0 < ttl <= (end - now).total_seconds() * 1000, "the entry never outlives the sign-in"
+        else:
+            assert ttl is None or ttl <= (row.expires_at - now).total_seconds() * 1000
     if case.live:
         end = liveness.deadline(row.expires_at, row.last_seen_at, liveness.idle_timeout())
         assert end > now
         assert not AuthSession.objects.filter(liveness.ended_before(end)).filter(pk=row.pk).exists()
         assert AuthSession.objects.filter(liveness.ended_before(end + timedelta(seconds=1))).filter(pk=row.pk).exists()
+
+
+def _entry_ttl(sid: Any) -> int | None:
+    """Milliseconds the Redis entry of ``sid`` has left; ``None`` when there is none."""
+    from django.core.cache import caches
+
+    from dualauth.stores.redis import KEY_PREFIX
+
+    client = caches["default"].client.get_client(write=True)  # type: ignore[attr-defined]
+    keys = client.keys(f"*{KEY_PREFIX}{sid}")
+    if not keys:
+        return None
+    ttl = client.pttl(keys[0])
+    return int(ttl) if ttl > 0 else None
 
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)

@@ -74,16 +74,17 @@ class DualAuthAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def act_on(self, request: HttpRequest, rows: Iterable[Any], do: Callable[[Any], bool], done: str) -> int:
         """Apply a service call to each row; each one it changed gets a ``LogEntry`` naming the administrator."""
-        return self.log_done(request, [row for row in rows if do(row)], done)
-
-    def log_done(self, request: HttpRequest, rows: Iterable[Any], done: str) -> int:
-        """A ``LogEntry`` naming the administrator for each row an action changed; return how many."""
         count = 0
         for row in rows:
-            count += 1
-            self.log_change(request, row, done)
-            logger.info("dualauth: admin %s: %s %s", request.user.pk, done, row.pk)
+            if do(row):
+                count += 1
+                self.log_done(request, row, done)
         return count
+
+    def log_done(self, request: HttpRequest, row: Any, done: str) -> None:
+        """A ``LogEntry`` naming the administrator, written as soon as the row changed."""
+        self.log_change(request, row, done)
+        logger.info("dualauth: admin %s: %s %s", request.user.pk, done, row.pk)
 
     def revoke_rows(self, request: HttpRequest, rows: Iterable[Any]) -> int:
         """Revoke sign-ins for an administrator, with the reason ``admin``."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -133,7 +134,8 @@ class AuthSessionAdmin(DualAuthAdmin):
     def revoke_users_rows(self, request: HttpRequest, rows: list[Any], user_ids: set[Any]) -> int:
         """The confirmed sign-ins, and the users' refresh tokens from before dualauth, which belong to none."""
         users = get_user_model()._default_manager.filter(pk__in=user_ids)
-        return self.log_done(request, services.end_sign_ins(users, rows, Reason.ADMIN), "Revoked (admin)")
+        log = partial(self.log_done, request, done="Revoked (admin)")
+        return len(services.end_sign_ins(users, rows, Reason.ADMIN, ended=log))
 
     # The detail page's Revoke button, and "Revoke a token" --------------------
 

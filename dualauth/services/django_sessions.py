@@ -47,8 +47,9 @@ def delete_session(session_key: str) -> None:
     whether or not its engine (a Redis that is down, say) could delete it."""
     if not session_key or not keys_are_tracked():
         return
+    store = session_store_class()()
     try:
-        session_store_class()().delete(session_key)
+        store.delete(session_key)
     except Exception as exc:  # noqa: BLE001  any engine, any backend error: none may undo a revocation
         logger.warning("dualauth: the session engine could not delete a revoked session (%s)", type(exc).__name__)
 

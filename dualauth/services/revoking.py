@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
@@ -46,14 +46,23 @@ def revoke(target: AuthSession | uuid.UUID | str, reason: str, *, delete_session
     return True
 
 
-def end_sign_ins(users: Iterable[Any] | None, sign_ins: Iterable[T], reason: str, *, legacy: bool = True) -> list[T]:
+def end_sign_ins(
+    users: Iterable[Any] | None,
+    sign_ins: Iterable[T],
+    reason: str,
+    *,
+    legacy: bool = True,
+    ended: Callable[[T], object] | None = None,
+) -> list[T]:
     """End ``sign_ins`` (rows or ids) of ``users`` (``None``: of anyone), after the users' legacy refresh tokens.
 
     Whatever ends all of a user's sign-ins must end the refresh tokens
     simplejwt issued before dualauth too: they belong to no sign-in, and
     would otherwise be exchanged for a new one. They go first, so a token
     exchanged meanwhile becomes a sign-in that ``sign_ins`` (evaluated after,
-    when it is a query) still holds. Returns those that were live.
+    when it is a query) still holds. Returns those that were live; ``ended``
+    hears of each the moment it ends (an audit log entry written then
+    survives a failure further down the list).
     """
     if legacy:
         if users is None:
@@ -61,7 +70,13 @@ def end_sign_ins(users: Iterable[Any] | None, sign_ins: Iterable[T], reason: str
         else:
             for user in users:
                 simplejwt_tables.end_legacy_tokens(user)
-    return [sign_in for sign_in in list(sign_ins) if revoke(sign_in, reason)]
+    done = []
+    for sign_in in list(sign_ins):
+        if revoke(sign_in, reason):
+            done.append(sign_in)
+            if ended is not None:
+                ended(sign_in)
+    return done
 
 
 def revoke_user(user: Any, reason: str, *, keep: uuid.UUID | str | None = None, kind: str | None = None) -> int:

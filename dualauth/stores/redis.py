@@ -153,6 +153,7 @@ class RedisStore(BaseStore):
         self._new_run_id: str | None = None
         self._first_run = False
         self._make_key: Any = None
+        self._watched_pool: Any = None
 
     # The contract -----------------------------------------------------------
 
@@ -308,8 +309,9 @@ class RedisStore(BaseStore):
         backend: Any = caches[self.alias]
         client = backend.client.get_client(write=True)
         pool = getattr(client, "connection_pool", None)
-        if pool is not None and getattr(pool, "_dualauth_store", _nobody)() is not self:
+        if pool is not None and pool is not self._watched_pool:
             _watch(pool, self)
+            self._watched_pool = pool
         return client
 
     def boot_changed(self, run_id: str, recorded: str | None) -> None:
@@ -422,8 +424,23 @@ class RedisStore(BaseStore):
 _RUN_ID = re.compile(rb"run_id:([0-9a-f]+)")
 
 
-def _nobody() -> None:
-    return None
+def _check_run(connection: Any, store: RedisStore) -> None:
+    """Tell ``store`` if the server ``connection`` reached is not on the run its last re-sync recorded."""
+    try:
+        connection.send_command("INFO", "server")
+        info = connection.read_response()
+        connection.send_command("GET", store._name(BOOT_KEY))
+        recorded = connection.read_response()
+    except ResponseError:
+        # INFO renamed away (some managed services do): no restart detection, STORE_ENTRY_MAX_AGE bounds it.
+        return
+    match = _RUN_ID.search(info if isinstance(info, bytes) else str(info).encode())
+    if match is None:
+        return
+    run_id = match.group(1).decode()
+    recorded_text = recorded.decode() if isinstance(recorded, bytes) else recorded
+    if recorded_text != run_id:
+        store.boot_changed(run_id, recorded_text)
 
 
 def _watch(pool: Any, store: RedisStore) -> None:
@@ -431,10 +448,14 @@ def _watch(pool: Any, store: RedisStore) -> None:
 
     A connection is new after a restart or a failover, before any command is
     sent on it; the check costs two commands per connection, not per request.
-    The pool outlives stores (a settings change makes a new one): it tells
-    the store that used it last, held weakly.
+    The pool outlives stores (a settings change makes a new one, a test may
+    make several): it tells every store that uses it, held weakly. A store
+    made later installs nothing new, and is told of what follows.
     """
-    pool._dualauth_store = weakref.ref(store)
+    stores = getattr(pool, "_dualauth_stores", None)
+    if stores is None:
+        stores = pool._dualauth_stores = weakref.WeakSet()
+    stores.add(store)
     if getattr(pool, "_dualauth_watched", False):
         return
     handshake = pool.connection_kwargs.get("redis_connect_func")
@@ -444,24 +465,8 @@ def _watch(pool: Any, store: RedisStore) -> None:
             connection.on_connect()
         else:
             handshake(connection)
-        store = pool._dualauth_store()
-        if store is None:
-            return
-        try:
-            connection.send_command("INFO", "server")
-            info = connection.read_response()
-            connection.send_command("GET", store._name(BOOT_KEY))
-            recorded = connection.read_response()
-        except ResponseError:
-            # INFO renamed away (some managed services do): no restart detection, STORE_ENTRY_MAX_AGE bounds it.
-            return
-        match = _RUN_ID.search(info if isinstance(info, bytes) else str(info).encode())
-        if match is None:
-            return
-        run_id = match.group(1).decode()
-        recorded_text = recorded.decode() if isinstance(recorded, bytes) else recorded
-        if recorded_text != run_id:
-            store.boot_changed(run_id, recorded_text)
+        for store in list(pool._dualauth_stores):
+            _check_run(connection, store)
 
     pool.connection_kwargs["redis_connect_func"] = on_connect
     # Connections made before now (by the cache API, say) reconnect with the function they were made with.

@@ -1,0 +1,114 @@
+"""What an administrator can do with a pasted token or a simplejwt row, at the service layer
+(``services.inspect_token``, ``revoke_token``, ``blacklist_refresh_token``, ``kill_session``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import RequestFactory
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken as SimpleRefreshToken
+
+from dualauth import services
+from dualauth.exceptions import SignInRefused
+from dualauth.models import AuthSession, Reason
+from dualauth.tokens import RefreshToken
+
+from .conftest import SignInClient, session_exists
+
+pytestmark = pytest.mark.django_db
+
+
+def _jwt_sign_in(alice: Any) -> services.SignIn:
+    return services.sign_in(RequestFactory().post("/"), alice, "jwt")
+
+
+def test_a_dualauth_refresh_token_reports_its_sign_in_and_its_outstanding_row(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    started = _jwt_sign_in(alice)
+    assert started.tokens is not None
+    report = services.inspect_token(started.tokens.refresh)
+    assert (report.token_type, report.user, report.expired) == ("refresh", alice, False)
+    assert report.auth_session == started.auth_session
+    assert report.revocable
+    assert report.outstanding is not None
+    assert services.outstanding_sid(report.outstanding) == started.auth_session.pk
+    assert services.revoke_token(report) is True
+    assert services.revoke_token(report) is False, "an ended sign-in is not ended twice"
+
+
+def test_an_access_token_has_no_outstanding_row(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    started = _jwt_sign_in(alice)
+    assert started.tokens is not None
+    assert services.inspect_token(started.tokens.access).outstanding is None
+
+
+def test_a_legacy_refresh_token_is_blacklisted_itself(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    legacy = SimpleRefreshToken.for_user(alice)  # simplejwt's own: no sid, recorded as outstanding
+    report = services.inspect_token(str(legacy))
+    assert report.auth_session is None
+    assert report.revocable
+    assert services.revoke_token(report) is True
+    assert BlacklistedToken.objects.filter(token__jti=legacy["jti"]).exists()
+    assert services.revoke_token(report) is False
+
+
+def test_a_legacy_access_token_has_nothing_to_revoke(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    report = services.inspect_token(str(SimpleRefreshToken.for_user(alice).access_token))
+    assert not report.revocable
+    assert services.revoke_token(report) is False
+
+
+@pytest.mark.parametrize("exp", [10**30, "soon", True])
+def test_an_unreadable_expiry_counts_as_now(alice: Any, use_mode: Any, exp: Any) -> None:
+    use_mode("jwt")
+    token = RefreshToken()
+    token["user_id"] = str(alice.pk)
+    token["exp"] = exp
+    report = services.inspect_token(str(token))
+    assert report.expired
+    assert services.revoke_token(report) is True, "the legacy token is blacklisted until now, at least"
+
+
+@pytest.mark.parametrize("raw", ["", "x" * 10, "a.b.c", None, 12])
+def test_anything_but_a_token_of_this_site_is_refused(raw: Any) -> None:
+    with pytest.raises(SignInRefused):
+        services.inspect_token(raw)
+
+
+def test_blacklisting_a_live_sign_ins_current_token_ends_the_sign_in(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    started = _jwt_sign_in(alice)
+    row = OutstandingToken.objects.get(jti=started.auth_session.refresh_jti)
+    assert services.blacklist_refresh_token(row) is True
+    assert AuthSession.objects.get(pk=started.auth_session.pk).revoked_reason == Reason.ADMIN
+    assert services.blacklist_refresh_token(row) is False
+
+
+def test_killing_a_session_ends_it_or_deletes_what_its_engine_still_holds(alice: Any, use_mode: Any) -> None:
+    use_mode("session")
+    client = SignInClient("session")
+    client.login("alice")
+    row = AuthSession.objects.get(pk=client.session_id)
+    assert services.kill_session(row) is True
+    assert not session_exists(row.session_key)
+    assert services.kill_session(row) is False, "nothing is left to end or delete"
+
+    other = SignInClient("session")
+    other.login("alice")
+    row = AuthSession.objects.get(pk=other.session_id)
+    services.revoke(row.pk, Reason.SUPERSEDED, delete_session=False)  # ended, its session left in the engine
+    assert session_exists(row.session_key)
+    assert services.kill_session(row) is True
+    assert not session_exists(row.session_key)
+
+
+def test_killing_an_ended_token_sign_in_does_nothing(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    started = _jwt_sign_in(alice)
+    services.revoke(started.auth_session.pk, Reason.LOGOUT)
+    assert services.kill_session(AuthSession.objects.get(pk=started.auth_session.pk)) is False
