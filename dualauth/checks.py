@@ -395,7 +395,7 @@ def check_deployment(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
         if s.COOKIE_SECURE is False and not settings.DEBUG and "cookie" in s.JWT_TRANSPORTS:
             warnings.append(_error("W003"))
     if s.STORE == "redis":
-        from .stores.redis import eviction_policy
+        from .stores.redis_server import eviction_policy
 
         policy = eviction_policy(s.REDIS_CACHE_ALIAS)
         if policy is not None:

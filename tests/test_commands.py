@@ -16,7 +16,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from dualauth.models import AuthSession
 from dualauth.stores import SignInState
-from dualauth.stores.redis import KEY_PREFIX, encode
+from dualauth.stores.redis_entries import KEY_PREFIX, encode
 
 from .conftest import SignInClient, rewrite_sign_in
 

@@ -99,7 +99,7 @@ def _entry_ttl(sid: Any) -> int | None:
     """Milliseconds the Redis entry of ``sid`` has left; ``None`` when there is none."""
     from django.core.cache import caches
 
-    from dualauth.stores.redis import KEY_PREFIX
+    from dualauth.stores.redis_entries import KEY_PREFIX
 
     client = caches["default"].client.get_client(write=True)  # type: ignore[attr-defined]
     keys = client.keys(f"*{KEY_PREFIX}{sid}")

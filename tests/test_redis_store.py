@@ -16,7 +16,8 @@ from django.utils import timezone
 from dualauth import services
 from dualauth.models import AuthSession
 from dualauth.stores import get_store
-from dualauth.stores.redis import KEY_PREFIX, RedisStore, _micros
+from dualauth.stores.redis import RedisStore
+from dualauth.stores.redis_entries import KEY_PREFIX, micros
 
 from .conftest import SignInClient, rewrite_sign_in
 
@@ -144,7 +145,7 @@ def test_an_older_state_never_replaces_a_newer_one(store: RedisStore, alice: Any
     monkeypatch.setattr(timezone, "now", lambda: later)
     client.get("/api/auth/me/")  # activity written: last seen is now "later"
     store._write(store._client(), old)  # a slow refill with the state it read before
-    assert _entry(raw, client.session_id)["s"] == _micros(later)
+    assert _entry(raw, client.session_id)["s"] == micros(later)
 
 
 def test_an_entry_it_did_not_write_is_a_miss(store: RedisStore, alice: Any, raw: Any) -> None:

@@ -32,96 +32,30 @@ a failed revocation write into silence.
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import threading
 import time
 import uuid
-import weakref
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.cache import caches
-from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils import timezone
 from redis import Redis
-from redis.exceptions import ResponseError
 
 from .. import liveness
 from ..models import AuthSession
 from . import redis_wire
 from .base import BaseStore, SignInState, T
 from .database import STATE_FIELDS, DatabaseStore
+from .redis_entries import KEY_PREFIX, SET_UNLESS_REVOKED_OR_NEWER, decode, encode, micros
+from .redis_server import BOOT_KEY, watch
 from .redis_wire import REDIS_ERRORS
 
 logger = logging.getLogger("dualauth")
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-KEY_PREFIX = "dualauth:sid:"
-BOOT_KEY = "dualauth:boot"
 CHUNK = 500
-
-# KEYS[1] the entry; ARGV[1] the new value, ARGV[2] its last-seen time, ARGV[3] its TTL in ms.
-# A revoked entry is final; an entry seen more recently than the new value is newer.
-SET_UNLESS_REVOKED_OR_NEWER = """
-local current = redis.call('GET', KEYS[1])
-if current then
-    local ok, state = pcall(cjson.decode, current)
-    if ok and type(state) == 'table' then
-        if state['r'] == 1 then return 0 end
-        if tonumber(state['s']) and tonumber(state['s']) > tonumber(ARGV[2]) then return 0 end
-    end
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
-return 1
-"""
-
-
-def _micros(moment: datetime) -> int:
-    return (moment - EPOCH) // timedelta(microseconds=1)
-
-
-def _moment(micros: int) -> datetime:
-    return EPOCH + timedelta(microseconds=micros)
-
-
-def encode(state: SignInState) -> str:
-    return json.dumps(
-        {
-            "r": int(state.revoked),
-            "s": _micros(state.last_seen_at),
-            "u": str(state.user_id),
-            "k": state.kind,
-            "h": state.session_key_hash,
-            "c": _micros(state.created_at),
-            "e": _micros(state.expires_at),
-            "m": state.user_mark,
-        },
-        separators=(",", ":"),
-    )
-
-
-def decode(sid: uuid.UUID, raw: bytes | str) -> SignInState | None:
-    """The state in an entry, or ``None`` for anything this module did not write."""
-    try:
-        data = json.loads(raw)
-        user_id = AuthSession._meta.get_field("user").target_field.to_python(data["u"])
-        return SignInState(
-            sid=sid,
-            user_id=user_id,
-            kind=data["k"],
-            session_key_hash=data["h"],
-            created_at=_moment(data["c"]),
-            last_seen_at=_moment(data["s"]),
-            expires_at=_moment(data["e"]),
-            revoked=bool(data["r"]),
-            # An entry without it was written by a dualauth that kept no marks: a miss, refilled.
-            user_mark=data["m"],
-        )
-    except (ValueError, TypeError, KeyError, AttributeError, OverflowError, ValidationError):
-        return None
 
 
 class RedisStore(BaseStore):
@@ -290,7 +224,7 @@ class RedisStore(BaseStore):
             ttl_ms = min(ttl_ms, int(self.max_entry_age.total_seconds() * 1000))
             if self._script is None:
                 self._script = client.register_script(SET_UNLESS_REVOKED_OR_NEWER)
-            self._script(keys=[key], args=[encode(state), _micros(state.last_seen_at), ttl_ms], client=client)
+            self._script(keys=[key], args=[encode(state), micros(state.last_seen_at), ttl_ms], client=client)
 
     def _write_revocations(self, client: Any, since: datetime | None) -> int:
         """Write every revocation that still matters (revoked after ``since``, when given) again."""
@@ -310,7 +244,7 @@ class RedisStore(BaseStore):
         client = backend.client.get_client(write=True)
         pool = getattr(client, "connection_pool", None)
         if pool is not None and pool is not self._watched_pool:
-            _watch(pool, self)
+            watch(pool, self)
             self._watched_pool = pool
         return client
 
@@ -419,75 +353,3 @@ class RedisStore(BaseStore):
             self.alias,
             self._fallbacks,
         )
-
-
-_RUN_ID = re.compile(rb"run_id:([0-9a-f]+)")
-
-
-def _check_run(connection: Any, store: RedisStore) -> None:
-    """Tell ``store`` if the server ``connection`` reached is not on the run its last re-sync recorded."""
-    try:
-        connection.send_command("INFO", "server")
-        info = connection.read_response()
-        connection.send_command("GET", store._name(BOOT_KEY))
-        recorded = connection.read_response()
-    except ResponseError:
-        # INFO renamed away (some managed services do): no restart detection, STORE_ENTRY_MAX_AGE bounds it.
-        return
-    match = _RUN_ID.search(info if isinstance(info, bytes) else str(info).encode())
-    if match is None:
-        return
-    run_id = match.group(1).decode()
-    recorded_text = recorded.decode() if isinstance(recorded, bytes) else recorded
-    if recorded_text != run_id:
-        store.boot_changed(run_id, recorded_text)
-
-
-def _watch(pool: Any, store: RedisStore) -> None:
-    """Have every new connection of ``pool`` check which run of the server it reached, and tell ``store``.
-
-    A connection is new after a restart or a failover, before any command is
-    sent on it; the check costs two commands per connection, not per request.
-    The pool outlives stores (a settings change makes a new one, a test may
-    make several): it tells every store that uses it, held weakly. A store
-    made later installs nothing new, and is told of what follows.
-    """
-    stores = getattr(pool, "_dualauth_stores", None)
-    if stores is None:
-        stores = pool._dualauth_stores = weakref.WeakSet()
-    stores.add(store)
-    if getattr(pool, "_dualauth_watched", False):
-        return
-    handshake = pool.connection_kwargs.get("redis_connect_func")
-
-    def on_connect(connection: Any) -> None:
-        if handshake is None:
-            connection.on_connect()
-        else:
-            handshake(connection)
-        for store in list(pool._dualauth_stores):
-            _check_run(connection, store)
-
-    pool.connection_kwargs["redis_connect_func"] = on_connect
-    # Connections made before now (by the cache API, say) reconnect with the function they were made with.
-    for connection in redis_wire.existing_connections(pool):
-        connection.redis_connect_func = on_connect
-    pool._dualauth_watched = True
-
-
-def eviction_policy(alias: str) -> str | None:
-    """The Redis's eviction policy if it can evict, ``None`` if it cannot or will not say.
-
-    A Redis that is down or forbids CONFIG (some managed services) is not
-    reported: a deploy check must not fail on the network.
-    """
-    failures: tuple[type[BaseException], ...] = (*REDIS_ERRORS, AttributeError, KeyError, ImproperlyConfigured)
-    try:
-        client = caches[alias].client.get_client(write=True)  # type: ignore[attr-defined]
-        config = client.config_get("maxmemory*")
-    except failures:
-        return None
-    policy = config.get("maxmemory-policy", "noeviction")
-    if policy == "noeviction" or str(config.get("maxmemory", "0")) == "0":
-        return None
-    return str(policy)
