@@ -12,7 +12,7 @@ SERVE_PORT ?= 8000
 SERVE_WORKERS ?= 4
 SERVER ?= gunicorn
 
-.PHONY: install demo serve test suites docs screenshots test-sqlite test-postgres test-redis test-system chromium lint audit bench bench-internals services clean
+.PHONY: install demo serve test suites docs screenshots test-sqlite test-postgres test-redis test-system chromium lint audit bench bench-internals mutation services clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python >= 3.11 found; set PYTHON=..."; exit 1; }
@@ -95,6 +95,13 @@ bench: $(STAMP) services
 			{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null; }; \
 		else echo "wrk not found: install it (apt-get install wrk) or run with BENCH_ARGS=--skip=http"; exit 1; fi; }
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Mutation testing (not in CI; hours over the whole scope on 2 cores): mutmut over what [tool.mutmut] in
+# pyproject.toml names, against the SQLite profile. MUTANTS narrows it, e.g. MUTANTS='dualauth.liveness*'.
+mutation: $(STAMP) services
+	@$(BIN)/python -c 'import mutmut' 2>/dev/null || $(BIN)/pip install -q "mutmut>=3.3"
+	$(BIN)/mutmut run $(MUTANTS)
+	$(BIN)/mutmut results
 
 # What each reliance on Django's or redis-py's internals buys, alone, against the public path (bench/internals.py).
 bench-internals: $(STAMP) services

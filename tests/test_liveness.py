@@ -80,6 +80,9 @@ def test_every_reader_of_liveness_agrees(alice: Any, use_mode: Any, store: str, 
     assert AuthSession.objects.active().filter(pk=row.pk).exists() is case.live
     assert AuthSession.objects.expired().filter(pk=row.pk).exists() is (not case.live and not case.revoked)
     assert AuthSession.objects.filter(liveness.ended_before(now)).filter(pk=row.pk).exists() is (not case.live)
+    # A caching store holds a revocation for as long as expiry alone would still accept the sign-in.
+    matters = case.revoked and row.expires_at > now
+    assert AuthSession.objects.filter(liveness.revocation_matters(now)).filter(pk=row.pk).exists() is matters
     if store == "redis":
         ttl = _entry_ttl(row.pk)
         if case.live:
