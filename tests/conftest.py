@@ -79,7 +79,34 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             _service_missing(session, f"Redis at {REDIS_TEST_URL}", exc)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--requirement", action="append", default=[], help="run only the tests of this requirement id")
+
+
+def _requirements(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse an unknown requirement id; keep only the tests of ``--requirement`` when given."""
+    from .requirements import REQUIREMENTS
+
+    wanted = set(config.getoption("--requirement"))
+    unknown = wanted - REQUIREMENTS.keys()
+    if unknown:
+        raise pytest.UsageError(f"unknown requirement ids: {sorted(unknown)}")
+    kept = []
+    for item in items:
+        ids = {id_ for marker in item.iter_markers("requirement") for id_ in marker.args}
+        if ids - REQUIREMENTS.keys():
+            raise pytest.UsageError(f"{item.nodeid} names unknown requirement ids: {sorted(ids - REQUIREMENTS.keys())}")
+        item.user_properties.extend(("requirement", id_) for id_ in sorted(ids))
+        if not wanted or ids & wanted:
+            kept.append(item)
+    if len(kept) != len(items):
+        keep = {id(item) for item in kept}
+        config.hook.pytest_deselected(items=[item for item in items if id(item) not in keep])
+        items[:] = kept
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _requirements(config, items)
     reason = getattr(config, "_dualauth_skip_reason", None)
     if reason:
         for item in items:

@@ -66,7 +66,9 @@ def test_sessions_lists_the_callers_sign_ins(signed_in: SignInClient, alice: Any
     }
 
 
+@pytest.mark.requirement("ASVS-V7.4.1")
 def test_logout_then_the_same_credential_is_refused(signed_in: SignInClient) -> None:
+    """After logout every copy of the credential is dead: session, access token and refresh token."""
     replay = SignInClient(signed_in.flavour)
     for name, morsel in signed_in.client.cookies.items():
         replay.client.cookies[name] = morsel.value

@@ -17,7 +17,8 @@ from dualauth import services, signals
 from dualauth.exceptions import SignInRefused
 from dualauth.models import AuthSession
 
-from .conftest import SignInClient
+from .conftest import SignInClient, rewrite_sign_in
+from .security.forge import claims
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +43,16 @@ def test_rotation_blacklists_the_old_refresh_token(alice: Any, use_mode: Any) ->
     assert OutstandingToken.objects.get(jti=_jti(client.refresh)).token == f"sid:{client.session_id}"
 
 
+@pytest.mark.requirement("ASVS-V10.4.5", "RFC9700-4.14.2")
+def test_every_refresh_rotates_and_the_used_token_is_dead(jwt_signed_in: SignInClient) -> None:
+    used = jwt_signed_in.copy()
+    assert jwt_signed_in.do_refresh().status_code == 200
+    assert used.do_refresh().status_code == 401
+
+
+@pytest.mark.requirement("ASVS-V10.4.5", "RFC9700-4.14.2")
 def test_reuse_of_a_rotated_refresh_token_revokes_the_sign_in(jwt_signed_in: SignInClient, capture_signal: Any) -> None:
+    """A thief replays the token the victim just rotated: the whole family ends, the victim's newest tokens too."""
     attacker = jwt_signed_in.copy()
     sent = capture_signal(signals.refresh_reuse_detected)
     assert jwt_signed_in.do_refresh().status_code == 200
@@ -52,8 +62,25 @@ def test_reuse_of_a_rotated_refresh_token_revokes_the_sign_in(jwt_signed_in: Sig
     assert len(sent) == 1
     row = AuthSession.objects.get(pk=jwt_signed_in.session_id)
     assert row.revoked_reason == "refresh_reuse"
-    # the legitimate client's newest tokens die with the family
-    assert jwt_signed_in.get("/api/notes/").status_code == 401
+    assert jwt_signed_in.get("/api/auth/me/").status_code == 401
+    assert jwt_signed_in.do_refresh().status_code == 401
+
+
+@pytest.mark.requirement("RFC9700-4.14.2")
+def test_a_thief_who_rotates_first_loses_the_family_when_the_victim_returns(jwt_signed_in: SignInClient) -> None:
+    """Whichever party rotates second ends the family, the first one's new tokens included."""
+    thief = jwt_signed_in.copy()
+    assert thief.do_refresh().status_code == 200
+    assert jwt_signed_in.do_refresh().status_code == 401
+    assert thief.get("/api/auth/me/").status_code == 401
+
+
+@pytest.mark.requirement("ASVS-V10.4.9")
+def test_a_user_can_revoke_a_refresh_token_family(jwt_signed_in: SignInClient) -> None:
+    """From another of their sign-ins; the ended sign-in's refresh token dies with it."""
+    other = SignInClient("header")
+    other.login("alice", kind="jwt")
+    assert other.delete(f"/api/auth/sessions/{jwt_signed_in.session_id}/").status_code == 204
     assert jwt_signed_in.do_refresh().status_code == 401
 
 
@@ -92,19 +119,24 @@ def test_header_refresh_needs_no_csrf(alice: Any, use_mode: Any) -> None:
     assert client.do_refresh().status_code == 200
 
 
+@pytest.mark.requirement("ASVS-V10.4.8")
 def test_rotation_never_extends_past_the_absolute_timeout(alice: Any, use_mode: Any) -> None:
+    """The sign-in, its refresh and its access tokens end at sign-in time plus ``SESSION_ABSOLUTE_TIMEOUT``."""
     use_mode("jwt", SESSION_ABSOLUTE_TIMEOUT=3600)
     client = SignInClient("header")
     client.login("alice")
     row = AuthSession.objects.get(pk=client.session_id)
     cap = row.created_at + timedelta(seconds=3600)
     assert row.expires_at <= cap
-    client.do_refresh()
-    row.refresh_from_db()
-    assert row.expires_at <= cap
-    from dualauth.tokens import RefreshToken
-
-    assert RefreshToken(client.refresh)["exp"] <= int(cap.timestamp())
+    for _ in range(3):
+        assert client.do_refresh().status_code == 200
+        row.refresh_from_db()
+        assert row.expires_at <= cap
+        assert claims(client.refresh)["exp"] <= int(cap.timestamp())  # type: ignore[arg-type]
+        assert claims(client.access)["exp"] <= int(cap.timestamp())  # type: ignore[arg-type]
+    # Once the absolute end has passed, the current refresh token's own exp has too.
+    rewrite_sign_in(client.session_id, expires_at=timezone.now() - timedelta(seconds=1))
+    assert client.do_refresh().json()["code"] == "session_ended"
 
 
 def test_without_an_absolute_timeout_rotation_keeps_extending(alice: Any, use_mode: Any) -> None:
@@ -117,16 +149,6 @@ def test_without_an_absolute_timeout_rotation_keeps_extending(alice: Any, use_mo
     row = AuthSession.objects.get(pk=client.session_id)
     assert row.expires_at > timezone.now() + timedelta(hours=23)
     assert client.get("/api/auth/me/").status_code == 200
-
-
-def test_refresh_of_an_expired_sign_in_is_refused(alice: Any, use_mode: Any) -> None:
-    use_mode("jwt")
-    client = SignInClient("header")
-    client.login("alice")
-    AuthSession.objects.filter(pk=client.session_id).update(expires_at=timezone.now() - timedelta(seconds=1))
-    response = client.do_refresh()
-    assert response.status_code == 401
-    assert response.json()["code"] == "session_ended"
 
 
 def test_refresh_of_an_inactive_user_is_refused(alice: Any, use_mode: Any) -> None:

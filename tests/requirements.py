@@ -1,0 +1,13 @@
+"""The requirements tests prove, by id: ``@pytest.mark.requirement("ASVS-V10.4.5", ...)``.
+
+An id a test names must be here (``conftest`` refuses an unknown one), and ``pytest --requirement ID``
+runs the tests of one requirement. The titles are short; the ids are what the sources call them.
+"""
+
+REQUIREMENTS = {
+    "ASVS-V7.4.1": "ASVS 5.0 V7.4.1: a terminated session cannot be used again",
+    "ASVS-V10.4.5": "ASVS 5.0 V10.4.5: refresh tokens are rotated or sender-constrained; replay is detected",
+    "ASVS-V10.4.8": "ASVS 5.0 V10.4.8: refresh tokens have an absolute expiration",
+    "ASVS-V10.4.9": "ASVS 5.0 V10.4.9: a user can revoke refresh tokens",
+    "RFC9700-4.14.2": "RFC 9700 §4.14.2: refresh token rotation; re-use revokes the active token",
+}
