@@ -6,6 +6,10 @@ runs the tests of one requirement. The titles are short; the ids are what the so
 
 REQUIREMENTS = {
     "ASVS-V7.4.1": "ASVS 5.0 V7.4.1: a terminated session cannot be used again",
+    "ASVS-V7.4.2": "ASVS 5.0 V7.4.2: disabling or deleting an account ends its sessions",
+    "ASVS-V7.4.3": "ASVS 5.0 V7.4.3: a password change can end the account's other sessions",
+    "ASVS-V7.4.5": "ASVS 5.0 V7.4.5: administrators can end a user's sessions",
+    "CVE-2024-22513": "simplejwt CVE-2024-22513: an inactive user's tokens kept working",
     "ASVS-V10.4.5": "ASVS 5.0 V10.4.5: refresh tokens are rotated or sender-constrained; replay is detected",
     "ASVS-V10.4.8": "ASVS 5.0 V10.4.8: refresh tokens have an absolute expiration",
     "ASVS-V10.4.9": "ASVS 5.0 V10.4.9: a user can revoke refresh tokens",

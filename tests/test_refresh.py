@@ -151,16 +151,6 @@ def test_without_an_absolute_timeout_rotation_keeps_extending(alice: Any, use_mo
     assert client.get("/api/auth/me/").status_code == 200
 
 
-def test_refresh_of_an_inactive_user_is_refused(alice: Any, use_mode: Any) -> None:
-    use_mode("jwt")
-    client = SignInClient("header")
-    client.login("alice")
-    alice.is_active = False
-    alice.save()
-    assert client.do_refresh().status_code == 401
-    assert AuthSession.objects.get(pk=client.session_id).revoked_reason == "deactivated"
-
-
 def test_refresh_is_not_found_in_session_mode(use_mode: Any) -> None:
     use_mode("session")
     response = SignInClient("header").post("/api/auth/token/refresh/", {"refresh": "x"})

@@ -89,17 +89,6 @@ def test_revoke_others_keeps_only_the_current_one(signed_in: SignInClient) -> No
     assert all(o.get("/api/notes/").status_code == 401 for o in others)
 
 
-def test_inactive_user_is_refused_at_once(signed_in: SignInClient, alice: Any) -> None:
-    alice.is_active = False
-    alice.save()
-    assert signed_in.get("/api/notes/").status_code == 401
-
-
-def test_deleted_user_is_refused_at_once(signed_in: SignInClient, alice: Any) -> None:
-    alice.delete()
-    assert signed_in.get("/api/notes/").status_code == 401
-
-
 def test_revoke_user_ends_every_kind(alice: Any, use_mode: Any) -> None:
     use_mode("hybrid")
     clients = [SignInClient(f) for f in ("session", "header", "cookie")]

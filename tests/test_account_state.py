@@ -11,7 +11,7 @@ from django.test import Client
 
 from dualauth.models import AuthSession
 
-from ..conftest import SignInClient
+from .conftest import SignInClient
 
 pytestmark = pytest.mark.django_db
 
@@ -40,6 +40,7 @@ def _refused(client: SignInClient) -> bool:
     return refused
 
 
+@pytest.mark.requirement("ASVS-V7.4.2", "CVE-2024-22513")
 def test_a_deactivated_user_is_refused_at_once_everywhere(alice: Any, use_mode: Any) -> None:
     """ASVS 5.0 V7.4.2; simplejwt CVE-2024-22513: an inactive user's tokens and sessions stop working, refresh too."""
     clients = _everywhere(use_mode)
@@ -49,6 +50,7 @@ def test_a_deactivated_user_is_refused_at_once_everywhere(alice: Any, use_mode: 
     assert set(AuthSession.objects.values_list("revoked_reason", flat=True)) == {"deactivated"}
 
 
+@pytest.mark.requirement("ASVS-V7.4.2")
 def test_deactivation_by_queryset_update_is_refused_too(alice: Any, use_mode: Any) -> None:
     """ASVS 5.0 V7.4.2: no signal fires for QuerySet.update(), yet every credential re-reads is_active."""
     clients = _everywhere(use_mode)
@@ -56,6 +58,7 @@ def test_deactivation_by_queryset_update_is_refused_too(alice: Any, use_mode: An
     assert all(_refused(c) for c in clients)
 
 
+@pytest.mark.requirement("ASVS-V7.4.2")
 def test_a_deleted_user_is_refused_at_once_everywhere(alice: Any, use_mode: Any) -> None:
     """ASVS 5.0 V7.4.2: deleting the account ends every sign-in."""
     clients = _everywhere(use_mode)
@@ -64,6 +67,7 @@ def test_a_deleted_user_is_refused_at_once_everywhere(alice: Any, use_mode: Any)
     assert not AuthSession.objects.exists()
 
 
+@pytest.mark.requirement("ASVS-V7.4.3")
 def test_a_password_set_in_code_ends_every_sign_in(alice: Any, use_mode: Any) -> None:
     """ASVS 5.0 V7.4.3: set_password() + save() anywhere (a shell, a task) ends the user's sign-ins."""
     clients = _everywhere(use_mode)
@@ -73,6 +77,7 @@ def test_a_password_set_in_code_ends_every_sign_in(alice: Any, use_mode: Any) ->
     assert set(AuthSession.objects.values_list("revoked_reason", flat=True)) == {"password_change"}
 
 
+@pytest.mark.requirement("ASVS-V7.4.3")
 @pytest.mark.parametrize("changer", [0, 1, 2], ids=["session", "header", "cookie"])
 def test_a_password_changed_by_the_user_keeps_only_that_sign_in(alice: Any, use_mode: Any, changer: int) -> None:
     """ASVS 5.0 V7.4.3: the user's own change (the API) ends the others; the one that made it survives."""
@@ -108,6 +113,7 @@ def _loaded_with_only(user: Any) -> None:
     partial.save()
 
 
+@pytest.mark.requirement("ASVS-V7.4.3")
 @pytest.mark.parametrize("change", [_assign_hash, _unusable, _through_a_proxy, _loaded_with_only])
 def test_a_password_set_by_any_model_path_ends_every_sign_in(alice: Any, use_mode: Any, change: Any) -> None:
     """ASVS 5.0 V7.4.3: the hash assigned directly, made unusable, or saved through a proxy model."""
@@ -124,6 +130,7 @@ def test_set_password_not_saved_ends_nothing(alice: Any, use_mode: Any) -> None:
     assert [c.get("/api/auth/me/").status_code for c in clients] == [200, 200, 200]
 
 
+@pytest.mark.requirement("ASVS-V7.4.2")
 @pytest.mark.parametrize("how", ["only", "queryset_update"])
 def test_a_deactivation_stays_revoked_after_reactivation(alice: Any, use_mode: Any, how: str) -> None:
     """ASVS 5.0 V7.4.2: deactivation terminates the sign-ins; reactivating the user does not revive them."""
@@ -151,6 +158,7 @@ NEW_PASSWORD_FORM = {
 DISABLE_PASSWORD_FORM = {"usable_password": "false", "set_usable_password": "false", "unset-password": "1"}
 
 
+@pytest.mark.requirement("ASVS-V7.4.3", "ASVS-V7.4.5")
 @pytest.mark.parametrize("form", [NEW_PASSWORD_FORM, DISABLE_PASSWORD_FORM], ids=["new-password", "disable-password"])
 def test_a_password_changed_by_an_admin_ends_every_sign_in(
     alice: Any, make_user: Any, use_mode: Any, form: dict
