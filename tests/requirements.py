@@ -5,6 +5,8 @@ runs the tests of one requirement. The titles are short; the ids are what the so
 """
 
 REQUIREMENTS = {
+    "ASVS-V6.3.1": "ASVS 5.0 V6.3.1: controls against credential stuffing and password brute force",
+    "ASVS-V6.3.8": "ASVS 5.0 V6.3.8: valid users cannot be deduced from failed authentication",
     "ASVS-V7.4.1": "ASVS 5.0 V7.4.1: a terminated session cannot be used again",
     "ASVS-V7.4.2": "ASVS 5.0 V7.4.2: disabling or deleting an account ends its sessions",
     "ASVS-V7.4.3": "ASVS 5.0 V7.4.3: a password change can end the account's other sessions",
