@@ -8,6 +8,7 @@ from typing import Any
 import jwt as pyjwt
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.db import DatabaseError
 from django.test import Client
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -457,3 +458,26 @@ def test_the_date_hierarchy_finds_django_s_buckets_without_a_distinct_scan(
         page = admin.get(CHANGELIST, within)
     assert page.status_code == 200
     assert not [query["sql"] for query in captured if "DISTINCT" in query["sql"]]
+
+
+def test_each_revoked_sign_in_is_logged_as_it_ends_even_if_a_later_one_fails(
+    admin: Client, alices: Any, monkeypatch: Any
+) -> None:
+    """An administrator's audit trail keeps what did end when the database fails part-way through the list."""
+    from dualauth.services import revoking
+
+    revoke = revoking.revoke
+    calls: list[Any] = []
+
+    def fail_on_the_second(target: Any, reason: str, **kwargs: Any) -> bool:
+        calls.append(target)
+        if len(calls) == 2:
+            raise DatabaseError("the connection dropped")
+        return revoke(target, reason, **kwargs)
+
+    monkeypatch.setattr(revoking, "revoke", fail_on_the_second)
+    admin.raise_request_exception = False
+    _act(admin, CHANGELIST, "revoke_users", [alices["app"].session_id], confirm=True)
+    ended = AuthSession.objects.filter(revoked_at__isnull=False)
+    assert ended.count() == 1
+    assert LogEntry.objects.filter(object_id=str(ended.get().pk), change_message__contains="Revoked").exists()

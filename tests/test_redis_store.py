@@ -245,3 +245,22 @@ def test_work_that_fails_leaves_no_reply_behind_for_the_next_command(store: Redi
         assert store.get(uuid.uuid4()) is None
     pool = store._client().connection_pool
     assert not pool._in_use_connections
+
+
+def test_every_store_on_a_pool_hears_that_the_server_run_changed(redis_cache: str, use_mode: Any) -> None:
+    """Stores share django-redis' pool (a settings change makes a new one, a test makes several): a new
+    connection to a server on another run than the one recorded tells each of them, not just the last."""
+    from dualauth.stores.redis_server import BOOT_KEY
+
+    use_mode("hybrid", STORE="redis")
+    configured = get_store()
+    assert isinstance(configured, RedisStore)
+    another = RedisStore(configured.alias)
+    for store in (configured, another):
+        store._client()
+    client = configured._client()
+    client.set(configured._name(BOOT_KEY), "a-run-before-a-restart")
+    client.connection_pool.disconnect()  # the next command opens a new connection, as after a restart
+    client.ping()
+    assert configured._new_run_id is not None
+    assert another._new_run_id is not None
