@@ -111,7 +111,7 @@ def test_a_logout_while_the_session_store_is_down_still_needs_the_csrf_token(
     assert AuthSession.objects.get(pk=client.session_id).revoked_at is None
 
 
-@pytest.mark.urls("tests.security.urls")
+@pytest.mark.urls("tests.urls")
 @pytest.mark.parametrize("logout", ["/accounts/logout/", "/admin/logout/"], ids=["django-logout", "admin-logout"])
 def test_djangos_and_the_admins_logout_while_the_session_store_is_down_end_the_sign_in(
     sessions_on_redis: RedisServer, make_user: Any, logout: str
@@ -195,7 +195,7 @@ def test_a_key_cycled_by_djangos_password_change_is_followed_before_the_next_out
     assert stolen.get("/api/auth/me/").status_code == 401
 
 
-@pytest.mark.urls("tests.security.urls")
+@pytest.mark.urls("tests.urls")
 def test_djangos_logout_when_nothing_can_record_it_is_a_503_that_keeps_the_cookie(
     sessions_on_redis: RedisServer, make_user: Any
 ) -> None:

@@ -18,7 +18,7 @@ from dualauth.exceptions import SignInRefused
 from dualauth.models import AuthSession
 
 from .conftest import SignInClient, rewrite_sign_in
-from .security.forge import claims
+from .forge import claims
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from ..conftest import SignInClient
-from .forge import b64, claims
+from ..forge import b64, claims
 
 pytestmark = [pytest.mark.django_db, pytest.mark.parametrize("mode", ["session", "jwt", "hybrid"])]
 

@@ -180,7 +180,7 @@ def test_a_failure_inside_a_password_view_reports_no_password(
     assert new not in report
 
 
-@pytest.mark.urls("tests.security.urls")
+@pytest.mark.urls("tests.urls")
 def test_any_view_failing_reports_no_token_cookie(alice: Any, use_mode: Any, caplog: pytest.LogCaptureFixture) -> None:
     """dualauth's cookies carry live tokens under names Django's filter need not know ("at" and "rt" here; the
     default names contain AUTH, which Django's filter happens to hide); every request hides them."""
@@ -213,7 +213,7 @@ def test_a_failure_inside_the_admins_revoke_a_token_screen_reports_no_token(
     assert client.refresh not in _reports(caplog)  # type: ignore[operator]
 
 
-@pytest.mark.urls("tests.security.urls")
+@pytest.mark.urls("tests.urls")
 def test_renamed_csrf_cookie_and_jwt_header_stay_out_of_reports(
     alice: Any, use_mode: Any, settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:

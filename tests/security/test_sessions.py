@@ -72,7 +72,7 @@ def test_a_privilege_change_makes_a_copied_session_id_worthless(browser: SignInC
     assert AuthSession.objects.get(pk=browser.session_id).revoked_reason == "privilege_change"
 
 
-@pytest.mark.urls("tests.security.urls")
+@pytest.mark.urls("tests.urls")
 def test_a_privilege_change_in_the_users_own_request_renews_that_session(browser: SignInClient) -> None:
     """OWASP: renew the id on the privilege change; the request that made it keeps its sign-in under a new key."""
     browser.login("alice")
@@ -169,11 +169,11 @@ def test_token_logout_does_not_send_clear_site_data(alice: Any, use_mode: Any) -
     assert "Clear-Site-Data" not in client.post("/api/auth/logout/")
 
 
-@pytest.mark.urls("tests.security.urls")
+@pytest.mark.urls("tests.urls")
 def test_a_request_with_the_old_id_during_a_step_up_does_not_end_the_sign_in(browser: SignInClient) -> None:
     """Another tab still sends the id a step-up just replaced: its session is gone, but the sign-in moved
     with the new id at once, so nothing takes it for a lost session."""
-    from . import urls
+    from .. import urls
 
     browser.login("alice")
     other_tab = _copy_of(browser)

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..conftest import SignInClient
-from .forge import b64, claims, forge, unsigned
+from ..forge import b64, claims, forge, unsigned
 
 pytestmark = pytest.mark.django_db
 

@@ -1,5 +1,6 @@
 """The example project's URLs plus a view where users change their own privileges (as a sudo flow would),
-a DRF view only staff may call, and Django's own logout view."""
+a DRF view only staff may call, and Django's own logout view: for tests marked
+``@pytest.mark.urls("tests.urls")``."""
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.views import LogoutView
