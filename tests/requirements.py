@@ -5,6 +5,11 @@ runs the tests of one requirement. The titles are short; the ids are what the so
 """
 
 REQUIREMENTS = {
+    "ASVS-V3.3.1": "ASVS 5.0 V3.3.1: cookies have the Secure attribute (and a __Secure- or __Host- name)",
+    "ASVS-V3.3.2": "ASVS 5.0 V3.3.2: each cookie's SameSite attribute is set according to its purpose",
+    "ASVS-V3.3.3": "ASVS 5.0 V3.3.3: cookies have the __Host- prefix unless designed to be shared with other hosts",
+    "ASVS-V3.3.4": "ASVS 5.0 V3.3.4: cookies script must not read are HttpOnly, their value sent only by Set-Cookie",
+    "ASVS-V3.5.1": "ASVS 5.0 V3.5.1: cross-origin requests to sensitive functions are proven to come from the app",
     "ASVS-V6.3.1": "ASVS 5.0 V6.3.1: controls against credential stuffing and password brute force",
     "ASVS-V6.3.8": "ASVS 5.0 V6.3.8: valid users cannot be deduced from failed authentication",
     "ASVS-V7.4.1": "ASVS 5.0 V7.4.1: a terminated session cannot be used again",
@@ -15,5 +20,7 @@ REQUIREMENTS = {
     "ASVS-V10.4.5": "ASVS 5.0 V10.4.5: refresh tokens are rotated or sender-constrained; replay is detected",
     "ASVS-V10.4.8": "ASVS 5.0 V10.4.8: refresh tokens have an absolute expiration",
     "ASVS-V10.4.9": "ASVS 5.0 V10.4.9: a user can revoke refresh tokens",
+    "ASVS-V14.2.1": "ASVS 5.0 V14.2.1: no session token or other secret in the URL or query string",
     "RFC9700-4.14.2": "RFC 9700 §4.14.2: refresh token rotation; re-use revokes the active token",
+    "DA-REFRESH-COOKIE-SCOPE": "dualauth: the refresh cookie reaches dualauth's URLs only; refresh and logout read it",
 }

@@ -1,4 +1,4 @@
-"""Login: each kind and transport, key rotation, CSRF, generic failures, throttling."""
+"""Login: each kind and transport, the cookies it sets, key rotation, what it validates."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from dualauth.checks import check_settings
 from dualauth.models import AuthSession
 
 from .conftest import SignInClient, session_exists
@@ -25,30 +26,74 @@ def test_header_login_returns_tokens_and_sets_no_token_cookie(alice: Any, use_mo
     assert "dualauth_refresh" not in response.cookies
 
 
-def test_cookie_login_sets_httponly_cookies_and_no_tokens_in_body(alice: Any, use_mode: Any) -> None:
-    use_mode("jwt")
+COOKIE_NAMES = ("dualauth_access", "dualauth_refresh")
+
+
+def _cookie_login(use_mode: Any, **extra: Any) -> Any:
+    use_mode("jwt", **extra)
     client = SignInClient("cookie")
     response = client.login("alice")
     assert response.status_code == 200
-    body = response.json()
-    assert "access" not in body
-    assert "refresh" not in body
-    access = response.cookies["dualauth_access"]
-    refresh = response.cookies["dualauth_refresh"]
-    for cookie in (access, refresh):
-        assert cookie["httponly"] is True
-        assert cookie["secure"] is True  # DEBUG is False in tests
-        assert cookie["samesite"] == "Lax"
-    assert refresh["path"] == "/api/auth/"
-    assert "csrftoken" in response.cookies  # rotated with the new credential
+    return response
 
 
-def test_cookies_are_not_secure_under_debug_unless_forced(alice: Any, use_mode: Any, settings: Any) -> None:
+@pytest.mark.requirement("ASVS-V3.3.4")
+@pytest.mark.parametrize("debug", [False, True])
+def test_token_cookies_are_always_httponly(alice: Any, use_mode: Any, settings: Any, debug: bool) -> None:
+    """ASVS 5.0 V3.3.4: HttpOnly on every cookie that carries a credential; no setting turns it off."""
+    settings.DEBUG = debug
+    response = _cookie_login(use_mode)
+    for name in COOKIE_NAMES:
+        assert response.cookies[name]["httponly"] is True
+
+
+@pytest.mark.requirement("ASVS-V3.3.1")
+def test_token_cookies_are_secure_unless_debug(alice: Any, use_mode: Any, settings: Any) -> None:
+    """ASVS 5.0 V3.3.1: Secure attribute outside development; forcing it off, or on under DEBUG, is a setting."""
+    settings.DEBUG = False
+    assert all(_cookie_login(use_mode).cookies[n]["secure"] is True for n in COOKIE_NAMES)
     settings.DEBUG = True
-    use_mode("jwt")
-    assert SignInClient("cookie").login("alice").cookies["dualauth_access"]["secure"] == ""
-    use_mode("jwt", COOKIE_SECURE=True)
-    assert SignInClient("cookie").login("alice").cookies["dualauth_access"]["secure"] is True
+    assert all(_cookie_login(use_mode).cookies[n]["secure"] == "" for n in COOKIE_NAMES)
+    assert all(_cookie_login(use_mode, COOKIE_SECURE=True).cookies[n]["secure"] is True for n in COOKIE_NAMES)
+    settings.DEBUG = False
+    assert all(_cookie_login(use_mode, COOKIE_SECURE=False).cookies[n]["secure"] == "" for n in COOKIE_NAMES)
+
+
+@pytest.mark.requirement("ASVS-V3.3.2")
+@pytest.mark.parametrize("samesite", [None, "Lax", "Strict"])
+def test_token_cookies_carry_samesite(alice: Any, use_mode: Any, samesite: str | None) -> None:
+    """ASVS 5.0 V3.3.2: SameSite set to the configured value, Lax unless configured."""
+    response = _cookie_login(use_mode, **({"COOKIE_SAMESITE": samesite} if samesite else {}))
+    assert all(response.cookies[n]["samesite"] == (samesite or "Lax") for n in COOKIE_NAMES)
+
+
+@pytest.mark.requirement("ASVS-V3.3.1", "ASVS-V3.3.3")
+def test_host_and_secure_prefixes_are_supported(alice: Any, use_mode: Any, settings: Any) -> None:
+    """ASVS 5.0 V3.3.3: __Host- for the access cookie (Path=/, no Domain, Secure), __Secure- for the refresh one."""
+    settings.DEBUG = True  # prefixed cookies are Secure even where plain ones would not be
+    response = _cookie_login(use_mode, ACCESS_COOKIE="__Host-access", REFRESH_COOKIE="__Secure-refresh")
+    access, refresh = response.cookies["__Host-access"], response.cookies["__Secure-refresh"]
+    assert (access["path"], access["domain"], access["secure"]) == ("/", "", True)
+    assert (refresh["path"], refresh["secure"]) == ("/api/auth/", True)
+    lower = _cookie_login(use_mode, ACCESS_COOKIE="__host-access")  # RFC 6265bis matches prefixes in any case
+    assert lower.cookies["__host-access"]["secure"] is True
+
+
+@pytest.mark.requirement("ASVS-V3.3.3")
+def test_prefixes_that_browsers_would_refuse_are_check_errors(settings: Any) -> None:
+    """A __Host- cookie with a Domain, or a path-scoped one, is silently dropped by browsers: refuse at start-up."""
+    settings.DUALAUTH = {"ACCESS_COOKIE": "__Host-a", "COOKIE_DOMAIN": "example.com"}
+    assert [m.id for m in check_settings()] == ["dualauth.E016"]
+    settings.DUALAUTH = {"REFRESH_COOKIE": "__Host-r"}
+    assert [m.id for m in check_settings()] == ["dualauth.E017"]
+
+
+@pytest.mark.requirement("DA-REFRESH-COOKIE-SCOPE")
+def test_refresh_cookie_is_path_scoped(alice: Any, use_mode: Any) -> None:
+    """Least exposure: the refresh token only travels to dualauth's own URLs, the access cookie everywhere."""
+    response = _cookie_login(use_mode)
+    assert response.cookies["dualauth_refresh"]["path"] == "/api/auth/"
+    assert response.cookies["dualauth_access"]["path"] == "/"
 
 
 def test_session_login_rotates_the_session_key(alice: Any, use_mode: Any) -> None:
@@ -97,25 +142,6 @@ def test_admin_login_as_another_user_supersedes_too(alice: Any, make_user: Any, 
     alices.refresh_from_db()
     assert alices.revoked_reason == "superseded"
     assert AuthSession.objects.filter(revoked_at__isnull=True).get().user.username == "admin"
-
-
-@pytest.mark.parametrize("flavour", ["session", "cookie"])
-def test_login_that_sets_a_credential_cookie_needs_csrf(alice: Any, use_mode: Any, flavour: str) -> None:
-    use_mode("hybrid")
-    client = SignInClient(flavour)
-    body = {"username": "alice", "password": "alice", "kind": "session" if flavour == "session" else "jwt"}
-    if flavour == "cookie":
-        body["transport"] = "cookie"
-    response = client.client.post("/api/auth/login/", body, format="json")
-    assert response.status_code == 403
-    assert response.json()["code"] == "csrf_failed"
-    assert not AuthSession.objects.exists()
-
-
-def test_header_login_needs_no_csrf(alice: Any, use_mode: Any) -> None:
-    use_mode("jwt")
-    body = {"username": "alice", "password": "alice", "transport": "header"}
-    assert SignInClient("header").client.post("/api/auth/login/", body, format="json").status_code == 200
 
 
 @pytest.mark.parametrize(

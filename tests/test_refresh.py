@@ -84,23 +84,49 @@ def test_a_user_can_revoke_a_refresh_token_family(jwt_signed_in: SignInClient) -
     assert jwt_signed_in.do_refresh().status_code == 401
 
 
+@pytest.mark.requirement("ASVS-V3.3.4")
 def test_cookie_refresh_keeps_tokens_out_of_the_body(alice: Any, use_mode: Any) -> None:
+    """ASVS 5.0 V3.3.4, OWASP JWT cheat sheet (token storage): with cookie transport the tokens travel in
+    Set-Cookie alone, never in a body script could read, at login or at refresh."""
     use_mode("jwt")
     client = SignInClient("cookie")
     login = client.login("alice")
     assert "access" not in login.json()
     assert "refresh" not in login.json()
     assert {"access_expires_at", "refresh_expires_at"} <= set(login.json())
+    for name in ("dualauth_access", "dualauth_refresh"):
+        assert client.client.cookies[name].value not in login.content.decode()
     old_access = client.client.cookies["dualauth_access"].value
     response = client.do_refresh()
     assert response.status_code == 200
     assert set(response.json()) == {"access_expires_at", "refresh_expires_at"}
+    for name in ("dualauth_access", "dualauth_refresh"):
+        assert client.client.cookies[name].value not in response.content.decode()
     assert response.cookies["dualauth_access"].value != old_access
     assert response.cookies["dualauth_refresh"]["httponly"]
     assert response.cookies["dualauth_refresh"]["path"] == "/api/auth/"
     assert response.cookies["dualauth_access"]["path"] == "/"
 
 
+@pytest.mark.requirement("DA-REFRESH-COOKIE-SCOPE")
+def test_only_refresh_and_logout_read_the_refresh_cookie(alice: Any, use_mode: Any) -> None:
+    """What docs/api.md says: the browser sends the refresh cookie to every dualauth URL (its path is the mount
+    point), and no endpoint but ``token/refresh/`` and ``logout/`` takes it for a credential."""
+    use_mode("jwt")
+    client = SignInClient("cookie")
+    assert client.login("alice").status_code == 200
+    del client.client.cookies["dualauth_access"]  # the refresh cookie alone
+    assert client.get("/api/auth/me/").status_code == 401
+    assert client.get("/api/auth/sessions/").status_code == 401
+    assert client.get("/api/notes/").status_code == 401
+    assert client.post("/api/auth/sessions/revoke-others/").status_code == 401
+    assert client.do_refresh().status_code == 200
+    del client.client.cookies["dualauth_access"]
+    assert client.post("/api/auth/logout/").status_code == 204
+    assert AuthSession.objects.get(pk=client.session_id).revoked_reason == "logout"
+
+
+@pytest.mark.requirement("ASVS-V3.5.1")
 def test_cookie_refresh_needs_the_csrf_token(alice: Any, use_mode: Any) -> None:
     use_mode("jwt")
     client = SignInClient("cookie")
@@ -109,14 +135,6 @@ def test_cookie_refresh_needs_the_csrf_token(alice: Any, use_mode: Any) -> None:
     assert response.status_code == 403
     assert response.json()["code"] == "csrf_failed"
     assert AuthSession.objects.get(pk=client.session_id).status == "active"
-
-
-def test_header_refresh_needs_no_csrf(alice: Any, use_mode: Any) -> None:
-    use_mode("jwt")
-    client = SignInClient("header")
-    client.login("alice")
-    assert "csrftoken" not in client.client.cookies
-    assert client.do_refresh().status_code == 200
 
 
 @pytest.mark.requirement("ASVS-V10.4.8")

@@ -1,0 +1,82 @@
+"""CSRF (ASVS 5.0 V3.5.1): every unsafe request whose credential travels in a cookie, login included, must prove
+it came from the site's own pages; a request carrying only a bearer header needs no CSRF token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from dualauth.models import AuthSession
+
+from .conftest import SignInClient
+
+pytestmark = pytest.mark.django_db
+
+UNSAFE_CALLS = [
+    ("post", "/api/notes/", {"text": "x"}, 201),
+    ("post", "/api/auth/sessions/revoke-others/", None, 200),
+    ("delete", "/api/auth/sessions/{sid}/", None, 204),
+    ("post", "/api/auth/logout/", None, 204),
+    ("post", "/api/account/password/", {"old_password": "alice", "new_password": "a-new-password"}, 204),
+]
+
+
+@pytest.mark.requirement("ASVS-V3.5.1")
+@pytest.mark.parametrize(("mode", "flavour"), [("session", "session"), ("jwt", "cookie"), ("hybrid", "session")])
+@pytest.mark.parametrize(("method", "path", "body", "status"), UNSAFE_CALLS)
+def test_every_unsafe_method_with_a_cookie_credential_needs_csrf(
+    alice: Any, use_mode: Any, mode: str, flavour: str, method: str, path: str, body: Any, status: int
+) -> None:
+    """ASVS 5.0 V3.5.1: a request authenticated by a cookie must prove it came from our own pages."""
+    use_mode(mode)
+    client = SignInClient(flavour)
+    client.login("alice")
+    url = path.format(sid=client.session_id)
+    forged = getattr(client.client, method)(url, body, format="json")
+    assert forged.status_code == 403
+    assert forged.json()["code"] == "csrf_failed"
+    assert AuthSession.objects.get(pk=client.session_id).status == "active"
+    assert client.send(method, url, body).status_code == status
+
+
+@pytest.mark.requirement("ASVS-V3.5.1")
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+def test_csrf_is_checked_before_the_method_is(alice: Any, use_mode: Any, method: str) -> None:
+    """ASVS 5.0 V3.5.1: every unsafe verb, not only POST, is refused without the token."""
+    use_mode("session")
+    client = SignInClient("session")
+    client.login("alice")
+    assert getattr(client.client, method)("/api/notes/", {}, format="json").status_code == 403
+    assert client.send(method, "/api/notes/", {}).status_code == 405
+
+
+@pytest.mark.requirement("ASVS-V3.5.1")
+@pytest.mark.parametrize("flavour", ["session", "cookie"])
+def test_login_that_starts_a_cookie_credential_needs_csrf(alice: Any, use_mode: Any, flavour: str) -> None:
+    """ASVS 5.0 V3.5.1, login CSRF: an attacker must not sign the victim's browser into the attacker's account.
+    The login that passes the check gets a new CSRF token along with its credential."""
+    use_mode("hybrid")
+    client = SignInClient(flavour)
+    body = {"username": "alice", "password": "alice", "kind": "session" if flavour == "session" else "jwt"}
+    if flavour == "cookie":
+        body["transport"] = "cookie"
+    response = client.client.post("/api/auth/login/", body, format="json")
+    assert response.status_code == 403
+    assert response.json()["code"] == "csrf_failed"
+    assert not AuthSession.objects.exists()
+    before = client.csrf()
+    response = client.login("alice")
+    assert response.status_code == 200
+    assert response.cookies["csrftoken"].value not in ("", before)  # rotated with the new credential
+
+
+def test_bearer_only_requests_need_no_csrf(alice: Any, use_mode: Any) -> None:
+    """Bearer headers are never sent by a browser on its own; CSRF does not apply to them, login included."""
+    use_mode("jwt")
+    client = SignInClient("header")
+    assert client.login("alice").status_code == 200
+    assert "csrftoken" not in client.client.cookies
+    assert client.post("/api/notes/", {"text": "x"}).status_code == 201
+    assert client.do_refresh().status_code == 200
+    assert client.post("/api/auth/logout/").status_code == 204
