@@ -22,5 +22,6 @@ REQUIREMENTS = {
     "ASVS-V10.4.9": "ASVS 5.0 V10.4.9: a user can revoke refresh tokens",
     "ASVS-V14.2.1": "ASVS 5.0 V14.2.1: no session token or other secret in the URL or query string",
     "RFC9700-4.14.2": "RFC 9700 §4.14.2: refresh token rotation; re-use revokes the active token",
+    "DA-PRIVILEGE-CHANGE": "dualauth: a change to a user's privileges ends the sign-ins started before it",
     "DA-REFRESH-COOKIE-SCOPE": "dualauth: the refresh cookie reaches dualauth's URLs only; refresh and logout read it",
 }

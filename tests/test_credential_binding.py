@@ -1,4 +1,5 @@
-"""A sign-in is bound to the password and privileges its user had when it started (ASVS 5.0 V7.4.3, V7.5.x).
+"""A sign-in is bound to the password and privileges its user had when it started (ASVS 5.0 V7.4.3;
+privileges: OWASP Session Management Cheat Sheet, "Renew the Session ID After Any Privilege Level Change").
 
 Whatever changes them — a save, ``QuerySet.update()``, raw SQL, a password
 change that lands while a login is between ``authenticate()`` and the start of
@@ -20,7 +21,7 @@ from django.utils import timezone
 from dualauth.models import AuthSession
 from dualauth.user_marks import canonical
 
-from ..conftest import SignInClient
+from .conftest import SignInClient
 
 pytestmark = pytest.mark.django_db
 
@@ -59,6 +60,7 @@ def _set_password_by_update(user: Any) -> None:
     type(user).objects.filter(pk=user.pk).update(password=make_password("changed-meanwhile"))
 
 
+@pytest.mark.requirement("ASVS-V7.4.3")
 @pytest.mark.parametrize("change", [_set_password_by_save, _set_password_by_update], ids=["save", "update"])
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_a_login_that_authenticated_before_a_password_change_is_refused(
@@ -86,6 +88,7 @@ def test_a_login_that_authenticated_before_a_password_change_is_refused(
     assert fresh.get("/api/auth/me/").status_code == 200
 
 
+@pytest.mark.requirement("DA-PRIVILEGE-CHANGE")
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_a_login_that_authenticated_before_a_promotion_is_refused(
     alice: Any, use_mode: Any, monkeypatch: Any, flavour: str
@@ -109,6 +112,7 @@ def test_a_login_that_authenticated_before_a_promotion_is_refused(
 # Changes no signal sees -----------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("DA-PRIVILEGE-CHANGE")
 @pytest.mark.urls("tests.urls")
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_a_promotion_by_queryset_update_ends_every_kind_before_it_grants_anything(
@@ -125,6 +129,7 @@ def test_a_promotion_by_queryset_update_ends_every_kind_before_it_grants_anythin
     assert _reasons(alice) == {"privilege_change"}
 
 
+@pytest.mark.requirement("ASVS-V7.4.3")
 def test_a_password_changed_by_queryset_update_ends_token_sign_ins(alice: Any, use_mode: Any) -> None:
     clients = _everywhere(use_mode)
     type(alice).objects.filter(pk=alice.pk).update(password=make_password("set-behind-the-model"))
@@ -132,6 +137,7 @@ def test_a_password_changed_by_queryset_update_ends_token_sign_ins(alice: Any, u
     assert _reasons(alice) <= {"password_change", "invalidated"}
 
 
+@pytest.mark.requirement("ASVS-V7.4.3")
 def test_a_password_changed_by_raw_sql_ends_token_sign_ins(alice: Any, use_mode: Any) -> None:
     clients = _everywhere(use_mode)
     table = type(alice)._meta.db_table
@@ -140,6 +146,7 @@ def test_a_password_changed_by_raw_sql_ends_token_sign_ins(alice: Any, use_mode:
     assert all(_refused(c) for c in clients)
 
 
+@pytest.mark.requirement("DA-PRIVILEGE-CHANGE")
 def test_a_demotion_by_queryset_update_ends_sign_ins_too(make_user: Any, use_mode: Any) -> None:
     admin = make_user("alice", is_staff=True, is_superuser=True)
     clients = _everywhere(use_mode)
@@ -157,6 +164,7 @@ def test_a_change_to_another_field_ends_nothing(alice: Any, use_mode: Any) -> No
 # Fields a project adds ------------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("DA-PRIVILEGE-CHANGE")
 @pytest.mark.parametrize("how", ["save", "update"])
 def test_a_field_named_in_extra_privilege_fields_is_watched_like_is_staff(alice: Any, use_mode: Any, how: str) -> None:
     """``EXTRA_PRIVILEGE_FIELDS``: a project's own role field ends sign-ins when it changes, by any path."""
@@ -179,6 +187,7 @@ def test_without_extra_privilege_fields_that_field_is_not_watched(alice: Any, us
 # What survives ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("ASVS-V7.4.3")
 def test_with_revoke_on_password_change_off_an_update_of_the_password_keeps_token_sign_ins(
     alice: Any, use_mode: Any
 ) -> None:
@@ -192,6 +201,7 @@ def test_with_revoke_on_password_change_off_an_update_of_the_password_keeps_toke
     assert all(_refused(c) for c in clients if c.kind == "jwt")
 
 
+@pytest.mark.requirement("DA-PRIVILEGE-CHANGE")
 @pytest.mark.urls("tests.urls")
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_the_sign_in_that_promoted_its_own_user_keeps_working(alice: Any, use_mode: Any, flavour: str) -> None:
@@ -223,6 +233,7 @@ def test_rows_from_before_marks_are_adopted_not_ended(alice: Any, use_mode: Any)
     assert all(_refused(c) for c in clients)
 
 
+@pytest.mark.requirement("ASVS-V7.4.3")
 def test_a_hash_assigned_and_saved_alone_is_a_new_password_not_an_upgrade(alice: Any, use_mode: Any) -> None:
     """Saving only ``password`` looks like Django's upgrade on login; a hash by the same, current hasher is not one."""
     clients = _everywhere(use_mode)
@@ -232,6 +243,7 @@ def test_a_hash_assigned_and_saved_alone_is_a_new_password_not_an_upgrade(alice:
     assert _reasons(alice) == {"password_change"}
 
 
+@pytest.mark.requirement("ASVS-V7.4.3")
 def test_a_hash_upgrade_on_login_carries_only_the_sign_ins_of_that_password(
     alice: Any, use_mode: Any, settings: Any
 ) -> None:
@@ -293,6 +305,7 @@ def test_a_value_as_code_left_it_marks_like_the_one_the_database_returns(
     assert canonical(_Row(**{name: in_code}), name) == canonical(_Row(**{name: from_database}), name)
 
 
+@pytest.mark.requirement("DA-PRIVILEGE-CHANGE")
 @pytest.mark.parametrize(("name", "one", "other"), [("amount", Decimal("1.5"), Decimal("1.51")), ("role", "", None)])
 def test_different_values_mark_differently(name: str, one: Any, other: Any) -> None:
     assert canonical(_Row(**{name: one}), name) != canonical(_Row(**{name: other}), name)
@@ -313,6 +326,7 @@ def test_a_user_created_then_signed_in_with_an_enum_value_keeps_working(make_use
     assert client.get("/api/auth/me/").status_code == 200
 
 
+@pytest.mark.requirement("DA-PRIVILEGE-CHANGE")
 def test_adding_a_privilege_field_re_binds_sign_ins_instead_of_ending_them(alice: Any, use_mode: Any) -> None:
     clients = _everywhere(use_mode)
     use_mode("hybrid", EXTRA_PRIVILEGE_FIELDS=["last_name"])
@@ -321,6 +335,7 @@ def test_adding_a_privilege_field_re_binds_sign_ins_instead_of_ending_them(alice
     assert all(_refused(c) for c in clients)
 
 
+@pytest.mark.requirement("ASVS-V7.4.3")
 def test_a_password_change_is_still_caught_across_a_change_of_the_field_list(alice: Any, use_mode: Any) -> None:
     clients = _everywhere(use_mode)
     use_mode("hybrid", EXTRA_PRIVILEGE_FIELDS=["last_name"])
@@ -328,6 +343,7 @@ def test_a_password_change_is_still_caught_across_a_change_of_the_field_list(ali
     assert all(_refused(c) for c in clients)
 
 
+@pytest.mark.requirement("DA-PRIVILEGE-CHANGE")
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_a_nullable_privilege_field_set_for_the_first_time_by_save_ends_the_others_at_once(
     alice: Any, use_mode: Any, flavour: str
@@ -344,6 +360,7 @@ def test_a_nullable_privilege_field_set_for_the_first_time_by_save_ends_the_othe
     assert AuthSession.objects.get(pk=client.session_id).revoked_reason == "privilege_change"  # at once
 
 
+@pytest.mark.requirement("DA-PRIVILEGE-CHANGE")
 @pytest.mark.urls("tests.urls")
 def test_a_promotion_saved_from_a_partly_loaded_user_is_seen_at_the_save(alice: Any, use_mode: Any) -> None:
     """``only()`` leaves ``is_staff`` unknown before the save: the sign-ins' marks tell whether it changed."""
@@ -404,6 +421,7 @@ def test_the_previous_release_can_still_insert_sign_ins_during_a_rolling_deploy(
 # Second review: what a stale or partial instance, or a change of settings, must not hide or invent ----------
 
 
+@pytest.mark.requirement("DA-PRIVILEGE-CHANGE")
 def test_a_promotion_after_the_field_list_changed_is_still_caught(alice: Any, use_mode: Any) -> None:
     """A new EXTRA_PRIVILEGE_FIELDS re-binds only the field it adds: Django's flags are compared throughout."""
     clients = _everywhere(use_mode)
@@ -413,6 +431,7 @@ def test_a_promotion_after_the_field_list_changed_is_still_caught(alice: Any, us
     assert _reasons(alice) == {"privilege_change"}
 
 
+@pytest.mark.requirement("DA-PRIVILEGE-CHANGE")
 def test_a_field_in_both_lists_is_still_compared_when_another_is_added(alice: Any, use_mode: Any) -> None:
     clients = _everywhere(use_mode, EXTRA_PRIVILEGE_FIELDS=["last_name"])
     use_mode("hybrid", EXTRA_PRIVILEGE_FIELDS=["last_name", "email"])
@@ -435,6 +454,7 @@ def test_an_instance_refreshed_from_the_database_ends_nothing_that_did_not_chang
     assert client.get("/api/auth/me/").status_code == 200
 
 
+@pytest.mark.requirement("DA-PRIVILEGE-CHANGE")
 def test_a_field_assigned_then_saved_in_a_later_save_is_caught_at_that_save(alice: Any, use_mode: Any) -> None:
     clients = _everywhere(use_mode)
     alice.is_staff = True
