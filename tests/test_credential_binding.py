@@ -16,12 +16,13 @@ import pytest
 from django.contrib import auth
 from django.contrib.auth.hashers import make_password
 from django.db import connection, models
+from django.test import Client
 from django.utils import timezone
 
 from dualauth.models import AuthSession
 from dualauth.user_marks import canonical
 
-from .conftest import SignInClient
+from .conftest import SignInClient, session_exists
 
 pytestmark = pytest.mark.django_db
 
@@ -123,7 +124,9 @@ def test_a_promotion_by_queryset_update_ends_every_kind_before_it_grants_anythin
     client = SignInClient(flavour)
     assert client.login("alice").status_code == 200
     assert client.get("/staff-only/").status_code == 403
+    thief = client.copy()
     type(alice).objects.filter(pk=alice.pk).update(is_staff=True, is_superuser=True)
+    assert b"Not signed in" in thief.get("/").content  # a copy presented first gains nothing either
     assert client.get("/staff-only/").status_code == 401
     assert _refused(client)
     assert _reasons(alice) == {"privilege_change"}
@@ -159,6 +162,35 @@ def test_a_change_to_another_field_ends_nothing(alice: Any, use_mode: Any) -> No
     type(alice).objects.filter(pk=alice.pk).update(first_name="Alice", last_login=None)
     assert [c.get("/api/auth/me/").status_code for c in clients] == [200, 200, 200]
     assert all(c.do_refresh().status_code == 200 for c in clients if c.kind == "jwt")
+
+
+def test_saving_a_user_without_changes_ends_nothing(alice: Any, use_mode: Any) -> None:
+    use_mode("session")
+    browser = SignInClient("session")
+    browser.login("alice")
+    alice.first_name = "Alice"
+    alice.save()
+    type(alice).objects.get(pk=alice.pk).save()
+    assert browser.get("/api/auth/me/").status_code == 200
+
+
+@pytest.mark.requirement("DA-PRIVILEGE-CHANGE")
+def test_a_privilege_change_makes_a_copied_session_id_worthless(alice: Any, use_mode: Any) -> None:
+    """OWASP Session Management Cheat Sheet, "Renew the Session ID After Any Privilege Level Change".
+
+    The id is dead when the change is saved, not when the cookie is next seen:
+    a thief who presents a copied id first must not inherit the new rights.
+    """
+    use_mode("session")
+    browser = SignInClient("session")
+    browser.login("alice")
+    thief = Client()
+    thief.cookies["sessionid"] = browser.client.cookies["sessionid"].value
+    alice.is_staff = True
+    alice.save()
+    assert b"Not signed in" in thief.get("/").content
+    assert browser.get("/api/auth/me/").status_code == 401  # the user signs in again, with a new id
+    assert AuthSession.objects.get(pk=browser.session_id).revoked_reason == "privilege_change"
 
 
 # Fields a project adds ------------------------------------------------------------------------------
@@ -205,14 +237,23 @@ def test_with_revoke_on_password_change_off_an_update_of_the_password_keeps_toke
 @pytest.mark.urls("tests.urls")
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_the_sign_in_that_promoted_its_own_user_keeps_working(alice: Any, use_mode: Any, flavour: str) -> None:
-    """The user's own change through the model (a sudo flow) keeps that sign-in, now with the new rights."""
+    """The user's own change through the model (a sudo flow) keeps that sign-in, now with the new rights; a
+    session gets a new id (OWASP: renew the id on the privilege change), so a copy of the old one is worthless."""
     use_mode("hybrid")
     client = SignInClient(flavour)
     assert client.login("alice").status_code == 200
     other = SignInClient(flavour)
     assert other.login("alice").status_code == 200
+    thief = client.copy()
     assert client.post("/become-staff/").status_code == 204
     assert client.get("/staff-only/").status_code == 200
+    assert client.get("/api/auth/me/").status_code == 200
+    if client.kind == "session":
+        before, after = thief.client.cookies["sessionid"].value, client.client.cookies["sessionid"].value
+        assert after != before
+        assert not session_exists(before)
+        assert AuthSession.objects.get(pk=client.session_id).session_key == after
+        assert b"Not signed in" in thief.get("/").content
     if client.kind == "jwt":
         assert client.do_refresh().status_code == 200
         assert client.get("/staff-only/").status_code == 200

@@ -1,15 +1,18 @@
-"""The whole story in every mode and flavour: sign in, use, list, sign out, be refused."""
+"""The whole story in every mode and flavour: sign in, use, list, sign out, be refused; what a session leaves behind."""
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.test import Client
 
 from dualauth.models import AuthSession
 from example_project.notes.models import Note
 
-from .conftest import SignInClient
+from .conftest import SignInClient, session_exists, stored_session_count
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +71,8 @@ def test_sessions_lists_the_callers_sign_ins(signed_in: SignInClient, alice: Any
 
 @pytest.mark.requirement("ASVS-V7.4.1")
 def test_logout_then_the_same_credential_is_refused(signed_in: SignInClient) -> None:
-    """After logout every copy of the credential is dead: session, access token and refresh token."""
+    """After logout every copy of the credential is dead: session (deleted on the server), access token and
+    refresh token."""
     replay = SignInClient(signed_in.flavour)
     for name, morsel in signed_in.client.cookies.items():
         replay.client.cookies[name] = morsel.value
@@ -78,6 +82,8 @@ def test_logout_then_the_same_credential_is_refused(signed_in: SignInClient) -> 
     response = signed_in.post("/api/auth/logout/")
     assert response.status_code == 204
     assert AuthSession.objects.get(pk=signed_in.session_id).revoked_reason == "logout"
+    if signed_in.kind == "session":
+        assert not session_exists(replay.client.cookies["sessionid"].value)
 
     assert replay.get("/api/notes/").status_code == 401
     assert replay.get("/api/auth/me/").status_code == 401
@@ -93,6 +99,28 @@ def test_logout_clears_dualauth_cookies(signed_in: SignInClient) -> None:
         assert response.cookies[name]["max-age"] == 0
 
 
+@pytest.mark.requirement("ASVS-V14.3.1")
+def test_session_logout_sends_clear_site_data(alice: Any, use_mode: Any, settings: Any) -> None:
+    """ASVS 5.0 V14.3.1: Clear-Site-Data at logout, so the browser drops what the session left behind."""
+    use_mode("session")
+    browser = SignInClient("session")
+    browser.login("alice")
+    assert browser.post("/api/auth/logout/")["Clear-Site-Data"] == '"cookies"'
+    browser.login("alice")
+    browser.client.cookies.pop("csrftoken")
+    browser.csrf()
+    settings.DUALAUTH = {**settings.DUALAUTH, "CLEAR_SITE_DATA_ON_LOGOUT": False}
+    assert "Clear-Site-Data" not in browser.post("/api/auth/logout/")
+
+
+def test_token_logout_does_not_send_clear_site_data(alice: Any, use_mode: Any) -> None:
+    """A bearer client has nothing in the browser to clear; other tabs' cookies are left alone."""
+    use_mode("jwt")
+    client = SignInClient("header")
+    client.login("alice")
+    assert "Clear-Site-Data" not in client.post("/api/auth/logout/")
+
+
 def test_logout_without_any_credential_is_204() -> None:
     assert SignInClient("header").post("/api/auth/logout/").status_code == 204
 
@@ -101,3 +129,58 @@ def test_refresh_then_keep_working(jwt_signed_in: SignInClient) -> None:
     response = jwt_signed_in.do_refresh()
     assert response.status_code == 200
     assert jwt_signed_in.get("/api/notes/").status_code == 200
+
+
+@pytest.mark.requirement("CVE-2015-5143", "CVE-2015-5963")
+def test_no_session_is_stored_for_anonymous_requests(alice: Any, use_mode: Any) -> None:
+    """Django CVE-2015-5143/CVE-2015-5963 (empty sessions as DoS): nothing is stored for anonymous visitors."""
+    use_mode("hybrid")
+    visitor = SignInClient("session")
+    visitor.get("/")
+    visitor.get("/api/auth/me/")
+    visitor.csrf()
+    visitor.login("alice", "wrong")
+    visitor.post("/api/auth/logout/")
+    assert stored_session_count() == 0
+    assert "sessionid" not in visitor.client.cookies or visitor.client.cookies["sessionid"].value == ""
+
+
+# A session's key changes under its sign-in (a step-up) ---------------------------------------------
+
+
+@pytest.mark.urls("tests.urls")
+def test_a_request_with_the_old_id_during_a_step_up_does_not_end_the_sign_in(alice: Any, use_mode: Any) -> None:
+    """Another tab still sends the id a step-up just replaced: its session is gone, but the sign-in moved
+    with the new id at once, so nothing takes it for a lost session."""
+    from . import urls
+
+    use_mode("session")
+    browser = SignInClient("session")
+    browser.login("alice")
+    other_tab = Client()
+    other_tab.cookies["sessionid"] = browser.client.cookies["sessionid"].value
+    urls.DURING_STEP_UP.append(lambda: other_tab.get("/api/auth/me/"))
+    try:
+        assert browser.post("/step-up/").status_code == 204
+    finally:
+        urls.DURING_STEP_UP.clear()
+    assert browser.get("/api/auth/me/").status_code == 200
+    assert AuthSession.objects.get(pk=browser.session_id).revoked_at is None
+
+
+def test_a_request_under_a_replaced_id_does_not_move_the_sign_in_back(alice: Any, use_mode: Any) -> None:
+    """The row follows a new id; a late request still carrying the old, deleted one must not write it back."""
+    from django.test import RequestFactory
+
+    from dualauth import services
+    from dualauth.stores import get_store
+
+    use_mode("session")
+    browser = SignInClient("session")
+    browser.login("alice")
+    key = browser.client.cookies["sessionid"].value
+    request = RequestFactory().get("/")
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore("a-key-since-replaced-and-deleted")
+    state = get_store().get(AuthSession.objects.get(pk=browser.session_id).pk)
+    services.touch(state, request)  # type: ignore[arg-type]
+    assert AuthSession.objects.get(pk=browser.session_id).session_key == key

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.test import Client
 
 from dualauth.checks import check_settings
 from dualauth.models import AuthSession
@@ -96,7 +97,10 @@ def test_refresh_cookie_is_path_scoped(alice: Any, use_mode: Any) -> None:
     assert response.cookies["dualauth_access"]["path"] == "/"
 
 
+@pytest.mark.requirement("ASVS-V7.2.4", "CWE-384")
 def test_session_login_rotates_the_session_key(alice: Any, use_mode: Any) -> None:
+    """ASVS 5.0 V7.2.4 (session fixation, CWE-384): login issues a new id and destroys the one presented,
+    re-authentication included."""
     use_mode("session")
     planted = import_module(settings.SESSION_ENGINE).SessionStore()
     planted["cart"] = ["book"]
@@ -108,12 +112,26 @@ def test_session_login_rotates_the_session_key(alice: Any, use_mode: Any) -> Non
     key = client.client.cookies["sessionid"].value
     assert key != planted.session_key
     assert not session_exists(planted.session_key)
+    attacker = Client()
+    attacker.cookies["sessionid"] = planted.session_key
+    assert b"Not signed in" in attacker.get("/").content
     assert client.client.session["cart"] == ["book"]  # the visitor's data survives the rotation
     first_sid = client.session_id
     client.login("alice")  # same user again on the same session: still a new key
     assert client.client.cookies["sessionid"].value != key
     assert not session_exists(key)
     assert AuthSession.objects.get(pk=first_sid).revoked_reason == "superseded"
+
+
+@pytest.mark.requirement("ASVS-V7.2.3")
+def test_session_ids_have_enough_entropy(alice: Any, use_mode: Any) -> None:
+    """ASVS 5.0 V7.2.3 (a guard on Django's keys, which dualauth relies on): at least 128 bits of CSPRNG."""
+    use_mode("session")
+    client = SignInClient("session")
+    client.login("alice")
+    key = client.client.cookies["sessionid"].value
+    assert len(key) >= 32
+    assert set(key) <= set("abcdefghijklmnopqrstuvwxyz0123456789")
 
 
 def test_another_user_on_the_same_browser_supersedes_the_first(alice: Any, bob: Any, use_mode: Any) -> None:
@@ -129,8 +147,6 @@ def test_another_user_on_the_same_browser_supersedes_the_first(alice: Any, bob: 
 
 
 def test_admin_login_as_another_user_supersedes_too(alice: Any, make_user: Any, use_mode: Any) -> None:
-    from django.test import Client
-
     use_mode("session")
     make_user("admin", is_staff=True)
     browser = Client()

@@ -16,7 +16,7 @@ from dualauth import services
 from dualauth.middleware import DualAuthMiddleware
 from dualauth.models import AuthSession
 
-from .conftest import SignInClient
+from .conftest import SignInClient, stored_session_count
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +72,18 @@ def test_unknown_sid_in_a_session_is_not_adopted(alice: Any) -> None:
     browser.force_login(alice)
     AuthSession.objects.all().delete()
     assert b"Not signed in" in browser.get("/").content
+    assert not AuthSession.objects.exists()
+
+
+@pytest.mark.requirement("ASVS-V7.2.1")
+def test_a_session_id_the_server_never_issued_is_not_adopted(alice: Any, use_mode: Any) -> None:
+    """ASVS 5.0 V7.2.1: only ids the server issued are honoured; a made-up one creates nothing."""
+    use_mode("session")
+    browser = SignInClient("session")
+    browser.client.cookies["sessionid"] = "x" * 32
+    assert b"Not signed in" in browser.get("/").content
+    assert browser.get("/api/auth/me/").status_code == 401
+    assert stored_session_count() == 0
     assert not AuthSession.objects.exists()
 
 
