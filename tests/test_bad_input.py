@@ -104,15 +104,6 @@ def test_garbage_refresh_tokens(client: APIClient, value: Any, status: int) -> N
     _assert_json_error(client.post(REFRESH, {"refresh": value}, format="json"), status)
 
 
-def test_a_refresh_token_is_not_an_access_token_and_back(alice: Any, use_mode: Any) -> None:
-    use_mode("jwt")
-    signer = SignInClient("header")
-    signer.login("alice")
-    client = APIClient()
-    _assert_json_error(client.get("/api/auth/me/", HTTP_AUTHORIZATION=f"Bearer {signer.refresh}"), 401)
-    _assert_json_error(client.post(REFRESH, {"refresh": signer.access}, format="json"), 401)
-
-
 def test_garbage_cookies_are_401_not_500(client: APIClient) -> None:
     client.cookies["dualauth_access"] = "garbage"
     _assert_json_error(client.get("/api/auth/me/"), 401)
