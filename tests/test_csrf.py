@@ -1,11 +1,13 @@
 """CSRF (ASVS 5.0 V3.5.1): every unsafe request whose credential travels in a cookie, login included, must prove
-it came from the site's own pages; a request carrying only a bearer header needs no CSRF token."""
+it came from the site's own pages (the admin's forms too); a request carrying only a bearer header needs no
+CSRF token."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from dualauth.models import AuthSession
 
@@ -80,3 +82,27 @@ def test_bearer_only_requests_need_no_csrf(alice: Any, use_mode: Any) -> None:
     assert client.post("/api/notes/", {"text": "x"}).status_code == 201
     assert client.do_refresh().status_code == 200
     assert client.post("/api/auth/logout/").status_code == 204
+
+
+# The admin's forms, which Django's CSRF middleware guards ------------------------------------------------
+
+
+@pytest.mark.requirement("ASVS-V3.5.1")
+def test_admin_login_needs_csrf(make_user: Any) -> None:
+    """ASVS 5.0 V3.5.1 (a guard on Django's admin, which dualauth relies on): login CSRF on the admin's form."""
+    make_user("admin", is_staff=True, is_superuser=True)
+    browser = Client(enforce_csrf_checks=True)
+    assert browser.post("/admin/login/", {"username": "admin", "password": "admin"}).status_code == 403
+    assert not AuthSession.objects.exists()
+
+
+@pytest.mark.requirement("ASVS-V3.5.1")
+def test_admin_revocation_forms_need_csrf(alice: Any, make_user: Any, use_mode: Any) -> None:
+    """ASVS 5.0 V3.5.1: a cross-site form cannot make an administrator revoke."""
+    use_mode("hybrid")
+    victim = SignInClient("header")
+    assert victim.login("alice").status_code == 200
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(make_user("admin", is_staff=True, is_superuser=True))
+    assert browser.post(f"/admin/dualauth/authsession/{victim.session_id}/revoke/").status_code == 403
+    assert victim.get("/api/auth/me/").status_code == 200

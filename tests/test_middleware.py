@@ -16,7 +16,7 @@ from dualauth import services
 from dualauth.middleware import DualAuthMiddleware
 from dualauth.models import AuthSession
 
-from .conftest import SignInClient, stored_session_count
+from .conftest import SignInClient, session_exists, stored_session_count
 
 pytestmark = pytest.mark.django_db
 
@@ -29,18 +29,73 @@ def test_revoked_credential_leaves_plain_views_anonymous(signed_in: SignInClient
     assert b"Not signed in" in response.content
 
 
-def test_admin_login_starts_a_tracked_session_sign_in(make_user: Any, use_mode: Any) -> None:
-    use_mode("jwt")
-    make_user("admin", is_staff=True, is_superuser=True)
+# The admin's own sign-ins: tracked, rotated and killable like any other ----------------------------------
+
+
+@pytest.fixture
+def admin_user(make_user: Any) -> Any:
+    return make_user("admin", is_staff=True, is_superuser=True)
+
+
+def _admin_browser() -> Client:
     browser = Client()
+    assert browser.post("/admin/login/?next=/admin/", {"username": "admin", "password": "admin"}).status_code == 302
+    return browser
+
+
+@pytest.mark.requirement("ASVS-V7.2.4")
+@pytest.mark.parametrize("mode", ["session", "jwt", "hybrid"])
+def test_admin_login_is_a_tracked_sign_in_with_a_fresh_key(admin_user: Any, use_mode: Any, mode: str) -> None:
+    """ASVS 5.0 V7.2.4: the admin's login issues a new session id and is recorded as a sign-in, in every mode
+    (the admin keeps Django's sessions in jwt mode too)."""
+    use_mode(mode)
+    browser = Client()
+    browser.get("/admin/login/")
+    browser.cookies["sessionid"] = "planted0000000000000000000000000"
     response = browser.post("/admin/login/?next=/admin/", {"username": "admin", "password": "admin"})
     assert response.status_code == 302
-    row = AuthSession.objects.get()
-    assert (row.kind, row.user.username, row.status) == ("session", "admin", "active")
-    assert browser.get("/admin/").status_code == 200  # the admin keeps Django's sessions in jwt mode
-    services.revoke(row, "admin")
-    assert browser.get("/admin/").status_code == 302  # killed: back to the login page
+    key = browser.cookies["sessionid"].value
+    assert key != "planted0000000000000000000000000"
+    row = AuthSession.objects.get(user=admin_user)
+    assert (row.kind, row.session_key, row.status) == ("session", key, "active")
+    assert browser.get("/admin/").status_code == 200
+
+
+@pytest.mark.requirement("ASVS-V7.4.5")
+@pytest.mark.parametrize("mode", ["session", "jwt", "hybrid"])
+def test_killing_an_admin_sign_in_ends_admin_access_on_the_next_request(
+    admin_user: Any, use_mode: Any, mode: str
+) -> None:
+    """ASVS 5.0 V7.4.5: administrators' sessions can be terminated too, and it takes effect at once."""
+    use_mode(mode)
+    browser = _admin_browser()
+    assert browser.get("/admin/").status_code == 200
+    services.revoke(AuthSession.objects.get(user=admin_user), "admin")
+    response = browser.get("/admin/")
+    assert response.status_code == 302  # killed: back to the login page
+    assert "/admin/login/" in response["Location"]
+    assert stored_session_count() == 0
     browser.get("/admin/logout/")
+
+
+@pytest.mark.requirement("DA-PRIVILEGE-CHANGE")
+def test_losing_staff_rights_ends_the_admin_session(admin_user: Any) -> None:
+    """OWASP Session Management Cheat Sheet, "Renew the Session ID After Any Privilege Level Change"."""
+    browser = _admin_browser()
+    before = browser.cookies["sessionid"].value
+    admin_user.is_staff = admin_user.is_superuser = False
+    admin_user.save()
+    assert not session_exists(before)
+    assert AuthSession.objects.get(user=admin_user).revoked_reason == "privilege_change"
+    assert browser.get("/admin/").status_code == 302
+
+
+@pytest.mark.requirement("ASVS-V8.2.1")
+def test_a_plain_user_session_does_not_open_the_admin(alice: Any) -> None:
+    """A guard on Django's admin: it still checks is_staff on top of a valid dualauth sign-in."""
+    browser = Client()
+    browser.force_login(alice)
+    assert browser.get("/admin/").status_code == 302
 
 
 def test_django_logout_ends_the_sign_in(make_user: Any) -> None:
