@@ -13,8 +13,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from ..conftest import SignInClient
-from ..forge import b64, claims
+from .conftest import SignInClient
+from .forge import b64, claims
 
 pytestmark = [pytest.mark.django_db, pytest.mark.parametrize("mode", ["session", "jwt", "hybrid"])]
 
@@ -50,6 +50,7 @@ def _never_in(response: Any) -> None:
     assert response.status_code != 200, response.content
 
 
+@pytest.mark.requirement("ASVS-V9.1.1")
 @given(value=token_like, scheme=st.sampled_from(["Bearer ", "bearer ", "Bearer  ", "", "JWT ", "Basic "]))
 def test_any_authorization_header(site: APIClient, value: str, scheme: str) -> None:
     """ASVS 5.0 V9.1.1: whatever the header says, only a genuine token signs in."""
@@ -57,6 +58,7 @@ def test_any_authorization_header(site: APIClient, value: str, scheme: str) -> N
     assert b"Signed in as" not in site.get("/", HTTP_AUTHORIZATION=scheme + value).content
 
 
+@pytest.mark.requirement("ASVS-V7.2.1")
 @given(name=st.sampled_from(["dualauth_access", "dualauth_refresh", "sessionid", "csrftoken"]), value=latin1)
 @example(name="sessionid", value="abcdefgh\x00")  # PostgreSQL refuses NUL in a query: found here once
 def test_any_credential_cookie(site: APIClient, name: str, value: str) -> None:
@@ -67,17 +69,20 @@ def test_any_credential_cookie(site: APIClient, name: str, value: str) -> None:
     assert b"Signed in as" not in site.get("/", HTTP_COOKIE=header).content
 
 
+@pytest.mark.requirement("ASVS-V16.5.3")
 @given(body=login_bodies)
 def test_any_login_body(site: APIClient, body: Any) -> None:
     """Bad input gets a 4xx: any JSON document at login is answered, and signs nobody in."""
     _never_in(site.post("/api/auth/login/", body, format="json"))
 
 
+@pytest.mark.requirement("ASVS-V16.5.3")
 @given(raw=st.binary(max_size=400))
 def test_any_login_bytes(site: APIClient, raw: bytes) -> None:
     _never_in(site.generic("POST", "/api/auth/login/", raw, content_type="application/json"))
 
 
+@pytest.mark.requirement("ASVS-V16.5.3")
 @given(
     body=st.one_of(json_values, st.fixed_dictionaries({"refresh": json_values}), st.builds(dict, refresh=token_like))
 )
@@ -85,6 +90,7 @@ def test_any_refresh_body(site: APIClient, body: Any) -> None:
     _never_in(site.post("/api/auth/token/refresh/", body, format="json"))
 
 
+@pytest.mark.requirement("ASVS-V9.1.1")
 @given(claim=st.sampled_from(["user_id", "sid", "exp", "jti", "token_type", "iat"]), value=json_values)
 def test_a_real_token_with_any_claim_changed(site: APIClient, mode: str, claim: str, value: Any) -> None:
     """ASVS 5.0 V9.1.1: a genuine signature does not carry over to altered claims."""

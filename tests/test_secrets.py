@@ -1,4 +1,4 @@
-"""Secrets at rest and in sight (ASVS 5.0 V16.2.5, V14.2.1): never logged, never answered, not stored raw."""
+"""Secrets at rest and in sight (ASVS 5.0 V16.2.5, V14.2.6): never logged, never answered, not stored raw."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from dualauth import services
 
-from ..conftest import SignInClient
+from .conftest import SignInClient
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +43,7 @@ def _flow(alice: Any, use_mode: Any) -> tuple[list[str], SignInClient]:
     return [s for s in secrets if s], header
 
 
+@pytest.mark.requirement("ASVS-V16.2.5")
 def test_no_token_session_key_or_password_is_ever_logged(
     alice: Any, use_mode: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -56,10 +57,11 @@ def test_no_token_session_key_or_password_is_ever_logged(
     assert "password" not in logged.lower()
 
 
+@pytest.mark.requirement("ASVS-V16.3.1")
 def test_authentication_events_are_logged_under_dualauth(
     alice: Any, use_mode: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """ASVS 5.0 V16 (security logging): sign-ins, failures, re-use and revocations leave a trail in `dualauth`."""
+    """ASVS 5.0 V16.3.1 (security logging): sign-ins, failures, re-use and revocations leave a trail in `dualauth`."""
     caplog.set_level(logging.INFO, logger="dualauth")
     _flow(alice, use_mode)
     messages = [r.getMessage() for r in caplog.records if r.name == "dualauth"]
@@ -70,8 +72,9 @@ def test_authentication_events_are_logged_under_dualauth(
     assert any("revoked (refresh_reuse)" in m for m in messages)
 
 
+@pytest.mark.requirement("ASVS-V14.2.6")
 def test_api_answers_never_carry_session_keys_or_token_ids(alice: Any, use_mode: Any) -> None:
-    """ASVS 5.0 V14.2.1-style minimisation: the sign-in list shows ids and metadata, not what authenticates."""
+    """ASVS 5.0 V14.2.6 (minimisation): the sign-in list shows ids and metadata, not what authenticates."""
     secrets, header = _flow(alice, use_mode)
     listing = header.get("/api/auth/sessions/")
     me = header.get("/api/auth/me/")
@@ -82,6 +85,7 @@ def test_api_answers_never_carry_session_keys_or_token_ids(alice: Any, use_mode:
         assert field not in text
 
 
+@pytest.mark.requirement("DA-TOKEN-STORAGE")
 def test_outstanding_tokens_are_stored_without_their_text(alice: Any, use_mode: Any) -> None:
     """A database leak of simplejwt's outstanding-token table must not hand out live refresh tokens."""
     _flow(alice, use_mode)
@@ -113,6 +117,7 @@ def _failing(monkeypatch: Any, target: Any, name: str) -> None:
     monkeypatch.setattr(target, name, fail)
 
 
+@pytest.mark.requirement("ASVS-V16.2.5")
 @pytest.mark.parametrize("flavour", ["session", "header", "cookie"])
 def test_a_failure_inside_login_reports_no_password(
     make_user: Any, use_mode: Any, monkeypatch: Any, caplog: pytest.LogCaptureFixture, flavour: str
@@ -127,6 +132,7 @@ def test_a_failure_inside_login_reports_no_password(
     assert PASSWORD not in _reports(caplog)
 
 
+@pytest.mark.requirement("ASVS-V16.2.5")
 @pytest.mark.parametrize("flavour", ["header", "cookie"])
 @pytest.mark.parametrize("path", ["/api/auth/token/refresh/", "/api/auth/logout/"])
 def test_a_failure_inside_refresh_or_logout_reports_no_token(
@@ -145,6 +151,7 @@ def test_a_failure_inside_refresh_or_logout_reports_no_token(
     assert not [secret for secret in secrets if secret and len(secret) > 20 and secret in report]
 
 
+@pytest.mark.requirement("ASVS-V16.2.5")
 def test_a_failure_inside_a_session_logout_reports_no_session_key(
     alice: Any, use_mode: Any, monkeypatch: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -159,6 +166,7 @@ def test_a_failure_inside_a_session_logout_reports_no_session_key(
     assert key not in _reports(caplog)
 
 
+@pytest.mark.requirement("ASVS-V16.2.5")
 def test_a_failure_inside_a_password_view_reports_no_password(
     make_user: Any, use_mode: Any, monkeypatch: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -180,6 +188,7 @@ def test_a_failure_inside_a_password_view_reports_no_password(
     assert new not in report
 
 
+@pytest.mark.requirement("ASVS-V16.2.5")
 @pytest.mark.urls("tests.urls")
 def test_any_view_failing_reports_no_token_cookie(alice: Any, use_mode: Any, caplog: pytest.LogCaptureFixture) -> None:
     """dualauth's cookies carry live tokens under names Django's filter need not know ("at" and "rt" here; the
@@ -195,6 +204,7 @@ def test_any_view_failing_reports_no_token_cookie(alice: Any, use_mode: Any, cap
     assert not [token for token in tokens if token in report]
 
 
+@pytest.mark.requirement("ASVS-V16.2.5")
 def test_a_failure_inside_the_admins_revoke_a_token_screen_reports_no_token(
     alice: Any, make_user: Any, use_mode: Any, monkeypatch: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -213,6 +223,7 @@ def test_a_failure_inside_the_admins_revoke_a_token_screen_reports_no_token(
     assert client.refresh not in _reports(caplog)  # type: ignore[operator]
 
 
+@pytest.mark.requirement("ASVS-V16.2.5")
 @pytest.mark.urls("tests.urls")
 def test_renamed_csrf_cookie_and_jwt_header_stay_out_of_reports(
     alice: Any, use_mode: Any, settings: Any, caplog: pytest.LogCaptureFixture
@@ -231,6 +242,7 @@ def test_renamed_csrf_cookie_and_jwt_header_stay_out_of_reports(
     assert "a-csrf-secret-of-thirty-two-chars" not in report
 
 
+@pytest.mark.requirement("ASVS-V16.2.5")
 def test_a_database_failure_while_reading_the_session_reports_no_session_key(
     alice: Any, use_mode: Any, caplog: pytest.LogCaptureFixture, settings: Any
 ) -> None:
