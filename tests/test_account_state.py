@@ -8,8 +8,11 @@ import pytest
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
-from dualauth.models import AuthSession
+from dualauth import user_marks
+from dualauth.models import AuthSession, Reason
+from dualauth.stores import get_store
 
 from .conftest import SignInClient
 
@@ -198,3 +201,63 @@ def test_a_login_that_upgrades_the_password_hash_is_not_a_password_change(
     # Token sign-ins survive. The session one does not, by Django's own rule: its session
     # auth hash is derived from the stored password hash, which the upgrade changed.
     assert [c.get("/api/auth/me/").status_code for c in clients] == [401, 200, 200]
+
+
+@pytest.mark.requirement("ASVS-V7.4.2", "ASVS-V7.4.3", "CVE-2024-22513")
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [({"is_active": False}, "deactivated"), ({"password": make_password("set-by-update")}, "password_change")],
+    ids=["deactivated", "password"],
+)
+def test_a_change_no_signal_saw_is_caught_by_a_refresh_first(
+    alice: Any, use_mode: Any, change: dict[str, Any], reason: str
+) -> None:
+    """QuerySet.update() sends no signal; a refresh that comes before any other request refuses, and ends the
+    sign-in for good with the reason, so a later reactivation or password restore does not bring it back."""
+    use_mode("jwt")
+    client = SignInClient("header")
+    assert client.login("alice").status_code == 200
+    type(alice).objects.filter(pk=alice.pk).update(**change)
+    response = client.do_refresh()
+    assert (response.status_code, response.json()["code"]) == (401, "session_ended")
+    assert AuthSession.objects.get().revoked_reason == reason
+
+
+# A caching state store may hold a mark older than the row ----------------------------------------------------
+
+
+def _stale_redis_sign_in(alice: Any, redis_store: Any, redis_url: str) -> SignInClient:
+    """alice signed in with a bearer token on the Redis store, its state cached there by one request."""
+    redis_store(redis_url, mode="jwt")
+    client = SignInClient("header")
+    assert client.login("alice").status_code == 200
+    assert client.get("/api/auth/me/").status_code == 200
+    return client
+
+
+def test_a_rebind_the_cache_missed_is_found_in_the_row_not_taken_for_a_password_change(
+    alice: Any, redis_store: Any, redis_url: str
+) -> None:
+    """A rehash rebinds the row; if the store never heard (an outage), its cached mark is older than the row.
+    The row is the truth: the sign-in goes on, and the store is told to drop its copy."""
+    client = _stale_redis_sign_in(alice, redis_store, redis_url)
+    sid = AuthSession.objects.get().pk
+    alice.password = make_password("password", salt="rehashed", hasher="md5")
+    type(alice).objects.filter(pk=alice.pk).update(password=alice.password)
+    AuthSession.objects.filter(pk=sid).update(user_mark=user_marks.mark_of(alice))
+    assert client.get("/api/auth/me/").status_code == 200
+    assert AuthSession.objects.get().revoked_at is None
+    state = get_store().get(sid)
+    assert state is not None
+    assert state.user_mark == user_marks.mark_of(alice), "the stale copy was dropped"
+
+
+def test_a_changed_password_ends_a_sign_in_whose_row_ended_behind_a_stale_cache(
+    alice: Any, redis_store: Any, redis_url: str
+) -> None:
+    """The store still holds the sign-in as live, the row has ended and the password changed: refused."""
+    client = _stale_redis_sign_in(alice, redis_store, redis_url)
+    AuthSession.objects.update(revoked_at=timezone.now(), revoked_reason=Reason.ADMIN)
+    type(alice).objects.filter(pk=alice.pk).update(password=make_password("another-password"))
+    assert client.get("/api/auth/me/").status_code == 401
+    assert AuthSession.objects.get().revoked_reason == Reason.ADMIN

@@ -238,3 +238,29 @@ def test_an_anonymous_session_with_data_is_not_taken_for_a_lost_one(sessions_on_
     client.csrf()
     assert client.get("/api/auth/me/").status_code == 200
     assert AuthSession.objects.get(pk=client.session_id).revoked_at is None
+
+
+def test_a_session_store_that_goes_down_during_the_logout_still_ends_it_with_a_204(
+    sessions_on_redis: RedisServer, alice: Any, monkeypatch: Any
+) -> None:
+    """The session was read; deleting it fails. The sign-in has ended already, and the cookie goes."""
+    from django.contrib.sessions.backends.cache import SessionStore
+
+    client = SignInClient("session")
+    assert client.login("alice").status_code == 200
+    stolen = client.copy()
+    real_delete = SessionStore.delete
+
+    def down_meanwhile(self: Any, session_key: Any = None) -> None:
+        sessions_on_redis.stop()
+        real_delete(self, session_key)
+
+    monkeypatch.setattr(SessionStore, "delete", down_meanwhile)
+    response = client.post("/api/auth/logout/")
+    assert response.status_code == 204
+    assert response.cookies["sessionid"].value == ""
+    assert AuthSession.objects.get(pk=client.session_id).revoked_reason == "logout"
+    monkeypatch.undo()
+    sessions_on_redis.start()
+    assert _session_keys(sessions_on_redis), "the session came back with its store..."
+    assert stolen.get("/api/auth/me/").status_code == 401  # ...and is refused

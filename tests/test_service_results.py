@@ -5,11 +5,13 @@ they touch. Mutation testing (``make mutation``) found these unasserted."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.db import OperationalError
 from django.test import RequestFactory
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken as SimpleRefreshToken
 
 from dualauth import services, user_marks
@@ -315,3 +317,142 @@ def _session(key: str) -> Any:
     from django.conf import settings
 
     return import_module(settings.SESSION_ENGINE).SessionStore(key)
+
+
+# Races, switches and bounds ------------------------------------------------------------------------------------
+
+
+def test_a_refresh_that_loses_to_a_revocation_is_session_ended(alice: Any, use_mode: Any, monkeypatch: Any) -> None:
+    """The sign-in ends between the refresh's read and its rotation: no new pair, and no 'try again' either."""
+    use_mode("jwt")
+    started = _jwt(alice)
+    assert started.tokens is not None
+    real_new_refresh = services.refreshing.new_refresh
+
+    def revoked_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        services.revoke(started.auth_session.pk, Reason.ADMIN)
+        return real_new_refresh(*args, **kwargs)
+
+    monkeypatch.setattr(services.refreshing, "new_refresh", revoked_meanwhile)
+    with pytest.raises(SignInRefused) as refused:
+        services.refresh(started.tokens.refresh, RequestFactory().post("/"))
+    assert refused.value.code == "session_ended"
+    assert _reason(started.auth_session.pk) == Reason.ADMIN
+
+
+def test_without_revocation_checks_an_inactive_users_token_is_refused_and_nothing_is_written(
+    alice: Any, use_mode: Any
+) -> None:
+    use_mode("jwt", CHECK_REVOCATION=False)
+    started = _jwt(alice)
+    assert started.tokens is not None
+    type(alice).objects.filter(pk=alice.pk).update(is_active=False)
+    with pytest.raises(SignInRefused) as refused:
+        services.check_access_token(started.tokens.access)
+    assert refused.value.code == "session_ended"
+    assert AuthSession.objects.get().revoked_at is None
+
+
+def test_end_sign_ins_reports_only_those_it_ended(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    live, ended = _jwt(alice).auth_session.pk, _jwt(alice).auth_session.pk
+    services.revoke(ended, Reason.LOGOUT)
+    heard: list[Any] = []
+    done = services.end_sign_ins(None, [ended, live], Reason.ADMIN, legacy=False, ended=heard.append)
+    assert done == heard == [live]
+    assert (_reason(live), _reason(ended)) == (Reason.ADMIN, Reason.LOGOUT)
+
+
+def test_an_access_token_never_outlives_its_refresh_token(alice: Any, use_mode: Any, settings: Any) -> None:
+    use_mode("jwt")
+    settings.SIMPLE_JWT = {
+        **settings.SIMPLE_JWT,
+        "ACCESS_TOKEN_LIFETIME": timedelta(hours=2),
+        "REFRESH_TOKEN_LIFETIME": timedelta(minutes=30),
+    }
+    tokens = _jwt(alice).tokens
+    assert tokens is not None
+    assert tokens.access_expires_at == tokens.refresh_expires_at
+    assert AccessToken(tokens.access)["exp"] == SimpleRefreshToken(tokens.refresh)["exp"]
+
+
+def test_an_empty_session_key_names_no_sign_in(alice: Any, use_mode: Any, settings: Any) -> None:
+    """Signed-cookie sessions have no key: their sign-ins keep ''. After a switch to an engine with keys, a
+    request without one must not find them all."""
+    use_mode("session")
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    services.sign_in(_request_with_session(), alice, "session")
+    assert AuthSession.objects.get().session_key == ""
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    assert services.sign_ins_of_session("") == []
+
+
+def test_a_lost_session_the_database_cannot_end_is_not_recorded(alice: Any, use_mode: Any, monkeypatch: Any) -> None:
+    use_mode("session")
+    request = _request_with_session()
+    sid = services.sign_in(request, alice, "session").auth_session.pk
+
+    def unreachable(*args: Any, **kwargs: Any) -> bool:
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(services.logout, "revoke", unreachable)
+    with pytest.raises(NotRecorded):
+        services.end_lost_session(request.session.session_key)
+    assert services.check(sid, Kind.SESSION) is not None
+
+
+@pytest.mark.usefixtures("_without_the_blacklist_app")
+def test_jwt_without_simplejwts_blacklist_app_still_signs_in_and_refreshes(alice: Any) -> None:
+    """dualauth.E006 asks for the app in jwt modes; a project that silences it keeps working, untracked there."""
+    started = _jwt(alice)
+    assert started.tokens is not None
+    refreshed = services.refresh(started.tokens.refresh, RequestFactory().post("/"))
+    assert refreshed.tokens is not None
+    assert services.check(started.auth_session.pk, Kind.JWT) is not None
+    assert not OutstandingToken.objects.exists(), "nothing was written to the app's tables"
+
+
+@pytest.fixture
+def _without_the_blacklist_app(use_mode: Any, settings: Any) -> None:
+    use_mode("jwt")
+    settings.INSTALLED_APPS = [
+        app for app in settings.INSTALLED_APPS if app != "rest_framework_simplejwt.token_blacklist"
+    ]
+    settings.SILENCED_SYSTEM_CHECKS = ["dualauth.E006"]
+
+
+def _request_with_session() -> Any:
+    from importlib import import_module
+
+    from django.conf import settings
+
+    request = RequestFactory().post("/")
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore()
+    return request
+
+
+def test_a_token_without_a_user_id_claim_is_token_not_valid(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    token = AccessToken()
+    token["sid"] = str(_jwt(alice).auth_session.pk)
+    with pytest.raises(SignInRefused) as refused:
+        services.check_access_token(str(token))
+    assert refused.value.code == "token_not_valid"
+
+
+class _UnreadableSession(dict):  # type: ignore[type-arg]
+    """A session whose engine fails on read (a store gone down after the key changed)."""
+
+    session_key = "a-new-key"
+
+    def get(self, *args: Any) -> Any:
+        raise ConnectionError("the session store went away")
+
+
+def test_a_new_session_key_that_cannot_be_read_is_left_for_the_next_touch(alice: Any, use_mode: Any) -> None:
+    use_mode("session")
+    request = _request_with_session()
+    row = services.sign_in(request, alice, "session").auth_session
+    request.session = _UnreadableSession()
+    services.follow_session_key(request, row.session_key)
+    assert AuthSession.objects.get().session_key == row.session_key

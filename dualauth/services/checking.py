@@ -52,9 +52,7 @@ def live(state: SignInState | None, kind: str) -> SignInState | None:
 
 
 def user_by_claim(value: Any, *, active_only: bool = True) -> Any:
-    """The user a token's user-id claim names."""
-    if value is None:
-        return None
+    """The user a token's user-id claim names (``None`` names no one: no row has a null id)."""
     user = users.get_user(jwt_settings().USER_ID_FIELD, value)
     if user is None:
         return None
