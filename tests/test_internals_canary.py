@@ -136,3 +136,11 @@ def test_on_an_untested_redis_py_overlapped_reads_are_off_and_answer_alike(
     assert redis_wire.existing_connections(object()) == []
     assert store.get_overlapping(sid, lambda: "user") == (expected, "user")
     assert services.check(sid, Kind.JWT) == expected
+
+
+def test_when_redis_py_moved_what_overlapped_reads_use_they_are_off_and_say_so(monkeypatch: Any, caplog: Any) -> None:
+    assert all(hasattr(owner, name) for owner, name in redis_wire.NEEDED), "redis-py moved what overlapped reads use"
+    monkeypatch.setattr(redis_wire, "NEEDED", (*redis_wire.NEEDED, (redis.Connection, "read_reply_renamed")))
+    with caplog.at_level("WARNING", logger="dualauth"):
+        assert not redis_wire.usable()
+    assert "moved what overlapped reads use" in caplog.text

@@ -398,3 +398,129 @@ def test_a_redis_without_info_still_serves_the_store(redis_store: Any, alice: An
         assert get_store()._outage_started is None  # type: ignore[attr-defined]
     finally:
         server.close()
+
+
+# The store's own paths through an outage ---------------------------------------------------------------------
+
+
+def _seen(partition: Partition) -> tuple[RedisStore, uuid.UUID]:
+    """A bearer sign-in whose state Redis holds, and the store, healthy."""
+    client = SignInClient("header")
+    assert client.login("alice").status_code == 200
+    assert client.get("/api/auth/me/").status_code == 200
+    store = get_store()
+    assert isinstance(store, RedisStore)
+    return store, uuid.UUID(client.session_id)
+
+
+def test_a_plain_read_during_an_outage_is_answered_by_the_database(
+    redis: RedisServer, partition: Partition, alice: Any
+) -> None:
+    store, sid = _seen(partition)
+    partition.cut()
+    assert store.get(sid) == store.database.get(sid)
+    assert store._outage_started is not None
+
+
+def test_work_that_fails_while_the_read_could_not_be_sent_raises_its_own_error(
+    redis: RedisServer, partition: Partition, alice: Any
+) -> None:
+    store, sid = _seen(partition)
+    partition.cut()
+
+    def work() -> None:
+        raise LookupError("the user's read failed")
+
+    with pytest.raises(LookupError):
+        store.get_overlapping(sid, work)
+
+
+def test_a_re_sync_stops_at_the_first_failure_and_counts_what_it_did(
+    redis: RedisServer, partition: Partition, alice: Any
+) -> None:
+    store, sid = _seen(partition)
+    partition.cut()
+    assert store.resync([sid, uuid.uuid4()]) == 0
+    partition.heal()
+    assert store.resync([sid, uuid.uuid4()]) == 2
+
+
+def test_what_an_outage_remembers_is_bounded(
+    redis: RedisServer, partition: Partition, alice: Any, monkeypatch: Any
+) -> None:
+    store, sid = _seen(partition)
+    monkeypatch.setattr(store, "max_unsynced", 2)
+    partition.cut()
+    for other in (sid, uuid.uuid4(), uuid.uuid4()):
+        store.changed(other)
+    assert len(store._unsynced) == 2
+
+
+def _blocked_read(store: RedisStore, sid: uuid.UUID, meanwhile: Any) -> Any:
+    """``store.get(sid)`` from another thread, held at the store's lock while ``meanwhile()`` plays the part of
+    the thread that had it; the answer, or what it raised."""
+    answers: list[Any] = []
+
+    def read() -> None:
+        try:
+            answers.append(store.get(sid))
+        except Exception as exc:  # noqa: BLE001 - the test reports it
+            answers.append(exc)
+
+    with store._lock:
+        reader = threading.Thread(target=read)
+        reader.start()
+        time.sleep(0.2)  # the reader is now waiting for the lock
+        meanwhile()
+    reader.join(timeout=10)
+    return answers[0]
+
+
+def _backed_off(store: RedisStore, sid: uuid.UUID, partition: Partition) -> None:
+    partition.cut()
+    store.get(sid)
+    partition.heal()
+    assert store._outage_started is not None
+
+
+def test_a_thread_that_waited_out_anothers_re_sync_uses_redis_without_re_syncing(
+    redis: RedisServer, partition: Partition, alice: Any, caplog: Any
+) -> None:
+    store, sid = _seen(partition)
+    _backed_off(store, sid, partition)
+
+    def resynced() -> None:
+        store._outage_started = None
+
+    with caplog.at_level(logging.WARNING, logger="dualauth"):
+        assert _blocked_read(store, sid, resynced) == store.database.get(sid)
+    assert "reachable again" not in caplog.text
+
+
+def test_a_thread_that_waited_out_anothers_failed_re_sync_backs_off_too(
+    redis: RedisServer, partition: Partition, alice: Any, caplog: Any
+) -> None:
+    store, sid = _seen(partition)
+    _backed_off(store, sid, partition)
+
+    def failed_again() -> None:
+        store._retry_at = time.monotonic() + 60
+
+    with caplog.at_level(logging.WARNING, logger="dualauth"):
+        assert _blocked_read(store, sid, failed_again) == store.database.get(sid)
+    assert "reachable again" not in caplog.text
+    assert store._outage_started is not None
+
+
+def test_a_new_server_run_is_re_synced_by_one_thread_only(redis: RedisServer, partition: Partition, alice: Any) -> None:
+    store, sid = _seen(partition)
+    (boot_key,) = redis.client().keys("*dualauth:boot")
+    recorded = redis.client().get(boot_key)
+    store.boot_changed("a-new-run", recorded.decode())  # type: ignore[union-attr]
+
+    def handled() -> None:
+        store._new_run_id = None
+
+    assert _blocked_read(store, sid, handled) == store.database.get(sid)
+    assert redis.client().get(boot_key) == recorded, "the waiting thread wrote nothing"
+    assert store._outage_started is None

@@ -264,3 +264,102 @@ def test_every_store_on_a_pool_hears_that_the_server_run_changed(redis_cache: st
     client.ping()
     assert configured._new_run_id is not None
     assert another._new_run_id is not None
+
+
+class _WorkerTimeout(BaseException):
+    """What a server's worker timeout raises in the middle of any call (gunicorn's is a SystemExit)."""
+
+
+def _fail_once(monkeypatch: Any, method: str, error: BaseException) -> None:
+    """The next ``method`` of any redis-py connection raises ``error``: a socket gone bad, or a worker timeout."""
+    real = getattr(redis.Connection, method)
+    failed: list[bool] = []
+
+    def once(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not failed:
+            failed.append(True)
+            raise error
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Connection, method, once)
+
+
+@pytest.mark.parametrize("method", ["send_command", "read_response"])
+def test_an_overlapped_read_that_fails_on_the_wire_is_answered_by_the_plain_path(
+    store: RedisStore, alice: Any, monkeypatch: Any, method: str
+) -> None:
+    client = SignInClient("header")
+    client.login("alice")
+    sid = uuid.UUID(client.session_id)
+    expected = store.get(sid)
+    _fail_once(monkeypatch, method, redis.ConnectionError("Connection reset by peer"))
+    assert store.get_overlapping(sid, lambda: "user") == (expected, "user")
+    assert not store._client().connection_pool._in_use_connections
+    assert store._outage_started is None, "one bad socket is not an outage"
+
+
+@pytest.mark.parametrize("method", ["send_command", "read_response"])
+def test_a_worker_timeout_in_an_overlapped_read_loses_no_connection(
+    store: RedisStore, alice: Any, monkeypatch: Any, method: str
+) -> None:
+    client = SignInClient("header")
+    client.login("alice")
+    sid = uuid.UUID(client.session_id)
+    expected = store.get(sid)
+    _fail_once(monkeypatch, method, _WorkerTimeout())
+    with pytest.raises(_WorkerTimeout):
+        store.get_overlapping(sid, lambda: "user")
+    assert not store._client().connection_pool._in_use_connections
+    assert store.get_overlapping(sid, lambda: "user") == (expected, "user"), "no reply was left on the wire"
+
+
+def test_a_server_whose_info_names_no_run_id_is_served_without_restart_detection(
+    redis_cache: str, use_mode: Any, monkeypatch: Any
+) -> None:
+    """A proxy in front of Redis may answer INFO without ``run_id``: nothing is taken for a new run."""
+    import re
+
+    from dualauth.stores import redis_server
+
+    monkeypatch.setattr(redis_server, "_RUN_ID", re.compile(rb"^no-such-field:(\S+)$", re.MULTILINE))
+    use_mode("hybrid", STORE="redis")
+    store = get_store()
+    assert isinstance(store, RedisStore)
+    client = store._client()
+    client.connection_pool.disconnect()
+    client.ping()
+    assert store._new_run_id is None
+
+
+def test_a_connect_hook_of_the_projects_own_still_runs(
+    redis_url: str, settings: Any, use_mode: Any, monkeypatch: Any
+) -> None:
+    """``CONNECTION_POOL_KWARGS["redis_connect_func"]`` (a project's handshake) runs first on every new connection;
+    the store's run check follows it."""
+    from django_redis.pool import ConnectionFactory
+
+    from dualauth.stores.redis_server import BOOT_KEY
+
+    handshakes: list[Any] = []
+
+    def handshake(connection: Any) -> None:
+        handshakes.append(connection)
+        connection.on_connect()
+
+    monkeypatch.setattr(ConnectionFactory, "_pools", {})
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": redis_url,
+            "OPTIONS": {"CONNECTION_POOL_KWARGS": {"redis_connect_func": handshake}},
+        }
+    }
+    use_mode("hybrid", STORE="redis")
+    store = get_store()
+    assert isinstance(store, RedisStore)
+    client = store._client()
+    client.set(store._name(BOOT_KEY), "a-run-before-a-restart")
+    client.connection_pool.disconnect()
+    client.ping()
+    assert handshakes
+    assert store._new_run_id is not None

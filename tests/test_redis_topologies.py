@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.test import RequestFactory
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -153,3 +154,23 @@ def test_an_unreachable_cluster_is_an_outage_not_a_500(redis_store: Any, alice: 
     services.revoke(client.session_id, "admin")  # type: ignore[arg-type]
     assert client.get("/api/auth/me/").status_code == 401
     call_command("check", "--deploy", "--fail-level", "ERROR", stdout=io.StringIO())
+
+
+def test_a_cluster_that_cannot_be_reached_for_a_client_is_answered_by_the_database(
+    redis_store: Any, alice: Any
+) -> None:
+    """A cluster client connects as it is made: a process whose first question is a request's check."""
+    from .redis_server import spare_port
+
+    redis_store(
+        f"redis://127.0.0.1:{spare_port()}/0",
+        mode="jwt",
+        CONNECTION_FACTORY=CLUSTER_FACTORY,
+        SOCKET_CONNECT_TIMEOUT=0.2,
+        CONNECTION_POOL_KWARGS={"retry": Retry(NoBackoff(), 0)},
+    )
+    started = services.sign_in(RequestFactory().post("/"), alice, "jwt")
+    store = RedisStore(get_store().alias)  # type: ignore[attr-defined]
+    state, user = store.get_overlapping(started.auth_session.pk, lambda: alice)
+    assert (state, user) == (store.database.get(started.auth_session.pk), alice)
+    assert store._outage_started is not None

@@ -282,24 +282,22 @@ class RedisStore(BaseStore):
             self._log_outage()
             return None
         with self._lock:  # one thread re-syncs; the others wait for it rather than race it
-            if self._outage_started is None:
+            started = self._outage_started
+            if started is None:
                 return self._client()
             if time.monotonic() < self._retry_at:
                 return None
             try:
                 client = self._client()
-                self._resync(client)
+                self._resync(client, started)
             except REDIS_ERRORS as exc:
                 self._mark_down(exc)
                 self._fallbacks += 1
                 return None
             return client
 
-    def _resync(self, client: Any) -> None:
+    def _resync(self, client: Any, started: datetime) -> None:
         """Drop entries changed while Redis was out of reach, write the revocations made meanwhile, trust it again."""
-        started = self._outage_started
-        if started is None:
-            return
         pending = list(self._unsynced)
         for start in range(0, len(pending), CHUNK):
             pipe = client.pipeline(transaction=False)

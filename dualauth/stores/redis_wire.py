@@ -39,6 +39,14 @@ TESTED = (5, 8)
 #: What ``receive`` answers when the reply could not be read: the caller asks again on the public path.
 MISSING = object()
 _POOL_LISTS = ("_available_connections", "_in_use_connections", "_connections")
+#: What the overlapped reads call, beyond the pool's lists.
+NEEDED = (
+    (redis.ConnectionPool, "get_connection"),
+    (redis.ConnectionPool, "release"),
+    (redis.Connection, "send_command"),
+    (redis.Connection, "read_response"),
+    (redis.Connection, "disconnect"),
+)
 
 
 @cache
@@ -51,15 +59,7 @@ def usable() -> bool:
             redis.__version__,
         )
         return False
-    pool_class, connection_class = redis.ConnectionPool, redis.Connection
-    needed = [
-        hasattr(pool_class, "get_connection"),
-        hasattr(pool_class, "release"),
-        hasattr(connection_class, "send_command"),
-        hasattr(connection_class, "read_response"),
-        hasattr(connection_class, "disconnect"),
-    ]
-    if not all(needed):
+    if not all(hasattr(owner, name) for owner, name in NEEDED):
         logger.warning("dualauth: redis-py %s moved what overlapped reads use; they are off", redis.__version__)
         return False
     return True
@@ -70,7 +70,7 @@ def send(pool: Any, *command: Any) -> Any:
     try:
         try:
             connection = pool.get_connection()
-        except TypeError:  # redis-py < 5.3 wants a command name
+        except TypeError:  # pragma: no cover - redis-py 5.0-5.2 want a command name; every env here has a newer one
             connection = pool.get_connection(command[0])
     except REDIS_ERRORS:
         return None
