@@ -54,6 +54,17 @@ def test_each_bad_value_has_its_own_id(settings: Any, value: dict, expected: str
     assert _ids(settings, **value) == [expected]
 
 
+@pytest.mark.parametrize("key", ["LOGIN_IP_RATE", "LOGIN_USERNAME_RATE"])
+def test_a_bad_per_key_rate_is_named_with_what_it_may_be(settings: Any, key: str) -> None:
+    settings.DUALAUTH = {key: "10 per minute"}
+    (error,) = check_settings()
+    assert error.id == "dualauth.E011"
+    assert error.msg == (
+        f"DUALAUTH[{key!r}] is '10 per minute'; it must be None (LOGIN_THROTTLE_RATE's), 'off' or like '10/min'."
+    )
+    assert _ids(settings, **{key: "off"}) == _ids(settings, **{key: "5/hour"}) == []
+
+
 def test_extra_privilege_fields_of_the_user_model_are_clean(settings: Any) -> None:
     assert _ids(settings, EXTRA_PRIVILEGE_FIELDS=["last_name", "email"]) == []
 
@@ -91,6 +102,14 @@ def test_jwt_modes_need_the_blacklist_app(settings: Any, mode: str) -> None:
 
 
 def test_middleware_order(settings: Any) -> None:
+    settings.MIDDLEWARE = ["dualauth.middleware.DualAuthMiddleware", *settings.MIDDLEWARE]
+    assert _ids(settings) == ["dualauth.E013"]
+
+
+def test_a_middleware_entry_that_cannot_be_imported_is_skipped_not_a_crash(settings: Any) -> None:
+    """Django reports it when it builds the handler; the order check still reads the entries it can import."""
+    settings.MIDDLEWARE = ["no.such.Middleware", *settings.MIDDLEWARE]
+    assert _ids(settings) == []
     settings.MIDDLEWARE = ["dualauth.middleware.DualAuthMiddleware", *settings.MIDDLEWARE]
     assert _ids(settings) == ["dualauth.E013"]
 
@@ -196,6 +215,13 @@ def test_classes_that_are_not_a_list_are_an_error_not_a_crash(settings: Any, val
     assert [m.id for m in check_drf_wiring()] == ["dualauth.E021"]
 
 
+def test_a_default_class_that_cannot_be_imported_is_left_to_drf(settings: Any) -> None:
+    """DRF fails every view loudly on its own; the wiring checks must not crash ``manage.py`` before it can say so."""
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_AUTHENTICATION_CLASSES": ["no.such.Auth"]}
+    assert check_drf_wiring() == []
+    assert check_views() == []
+
+
 def test_dualauths_own_classes_named_explicitly_count_as_dualauth(settings: Any) -> None:
     ours = ["dualauth.authentication.JWTAuthentication", "dualauth.authentication.SessionAuthentication"]
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_AUTHENTICATION_CLASSES": ours}
@@ -212,8 +238,16 @@ def test_views_whose_own_classes_bypass_dualauth_are_listed() -> None:
     assert "fine/" not in warning.msg
     assert "public/" not in warning.msg
     assert "odd/" not in warning.msg  # a view the walk cannot read hides nothing else
+    assert "lazy/" not in warning.msg  # nor one whose attributes raise
+    assert "misspelt/" not in warning.msg  # nor an include whose patterns cannot load
     assert "api/auth/" not in warning.msg
     assert "simplejwt/token/ (simplejwt's token view" in warning.msg
+
+
+def test_a_url_conf_that_cannot_load_is_left_to_django(settings: Any) -> None:
+    """Django fails loudly on its own; the walk must not turn that into a crash of dualauth's check."""
+    settings.ROOT_URLCONF = "tests.no_such_urls"
+    assert check_views() == []
 
 
 def test_more_extra_privilege_fields_than_a_mark_holds_is_an_error(settings: Any) -> None:
