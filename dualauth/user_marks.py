@@ -24,8 +24,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import FieldDoesNotExist
-
 from .conf import dualauth_settings
 
 #: Watched whatever the settings say; ``EXTRA_PRIVILEGE_FIELDS`` adds a project's own.
@@ -38,21 +36,16 @@ def privilege_fields() -> tuple[str, ...]:
     return (*PRIVILEGE_FIELDS, *dualauth_settings.EXTRA_PRIVILEGE_FIELDS)
 
 
-def watched_fields() -> tuple[str, ...]:
-    """Every field a mark depends on."""
-    return (PASSWORD_FIELD, *privilege_fields())
-
-
 def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=8, person=b"dualauth.mark").hexdigest()
 
 
 def attname(user: Any, name: str) -> str:
-    """Where a field's value sits on the instance: a foreign key by its id, so no related row is loaded."""
-    try:
-        return str(user._meta.get_field(name).attname)
-    except FieldDoesNotExist:  # a property of a custom user class is read as it is
-        return name
+    """Where a field's value sits on the instance: a foreign key by its id, so no related row is loaded.
+
+    Every watched name is a concrete field (``dualauth.E018`` refuses anything else).
+    """
+    return str(user._meta.get_field(name).attname)
 
 
 #: What ``snapshot()`` holds for a field the instance never loaded (``only()``, ``defer()``).
@@ -68,10 +61,7 @@ def canonical(user: Any, name: str) -> str:
     key order, an aware datetime in another zone. Each must give the mark the
     row will give.
     """
-    try:
-        field: Any = user._meta.get_field(name)
-    except FieldDoesNotExist:
-        return _canonical(None, getattr(user, name, None))  # a property of a custom user class
+    field: Any = user._meta.get_field(name)
     return _canonical(field, getattr(user, field.attname, None))
 
 
@@ -80,17 +70,13 @@ def snapshot(user: Any) -> dict[str, str]:
     values = user.__dict__
     taken = {PASSWORD_FIELD: values.get(attname(user, PASSWORD_FIELD), UNKNOWN)}
     for name in privilege_fields():
-        try:
-            field: Any = user._meta.get_field(name)
-        except FieldDoesNotExist:
-            taken[name] = canonical(user, name)  # a property: nothing deferred about it
-            continue
+        field: Any = user._meta.get_field(name)
         taken[name] = _canonical(field, values[field.attname]) if field.attname in values else UNKNOWN
     return taken
 
 
 def _canonical(field: Any, value: Any) -> str:
-    if value is not None and field is not None:
+    if value is not None:
         with contextlib.suppress(Exception):  # a value the field rejects is compared as it stands
             value = field.to_python(value)
     if value is None:

@@ -9,6 +9,7 @@ both kinds, and ends with the reason that says why.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -323,6 +324,8 @@ class _Row:
             "role": models.CharField(max_length=10),
             "settings": models.JSONField(),
             "blob": models.BinaryField(),
+            "day": models.DateField(),
+            "ratio": models.FloatField(),
         }
         for name, field in fields.items():
             field.set_attributes_from_name(name)
@@ -338,6 +341,8 @@ class _Row:
         ("role", Role.ADMIN, "admin"),
         ("settings", {"b": 1, "a": [1, 2]}, {"a": [1, 2], "b": 1}),
         ("blob", b"\x00\x01", memoryview(b"\x00\x01")),
+        ("day", "2026-12-02", date(2026, 12, 2)),
+        ("ratio", "1.5", 1.5),
     ],
 )
 def test_a_value_as_code_left_it_marks_like_the_one_the_database_returns(
@@ -347,7 +352,10 @@ def test_a_value_as_code_left_it_marks_like_the_one_the_database_returns(
 
 
 @pytest.mark.requirement("DA-PRIVILEGE-CHANGE")
-@pytest.mark.parametrize(("name", "one", "other"), [("amount", Decimal("1.5"), Decimal("1.51")), ("role", "", None)])
+@pytest.mark.parametrize(
+    ("name", "one", "other"),
+    [("amount", Decimal("1.5"), Decimal("1.51")), ("role", "", None), ("day", date(2026, 12, 2), date(2026, 12, 3))],
+)
 def test_different_values_mark_differently(name: str, one: Any, other: Any) -> None:
     assert canonical(_Row(**{name: one}), name) != canonical(_Row(**{name: other}), name)
 
