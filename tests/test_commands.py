@@ -86,6 +86,29 @@ def test_revoke_everyone_asks_first(everyone: dict[str, SignInClient], monkeypat
     assert _me(*everyone.values()) == [200, 200, 200, 200]
 
 
+def test_revoke_everyone_goes_ahead_on_yes(everyone: dict[str, SignInClient], monkeypatch: Any) -> None:
+    prompts: list[str] = []
+    monkeypatch.setattr("builtins.input", lambda prompt: prompts.append(prompt) or "yes")
+    assert _run("dualauth_revoke", "--all") == "Revoked 4 sign-ins of 2 user(s).\n"
+    (prompt,) = prompts
+    assert prompt.endswith("Type 'yes' to continue: ")
+    assert _me(*everyone.values()) == [401, 401, 401, 401]
+
+
+def test_revoke_everyone_without_a_terminal_to_ask_revokes_nothing(
+    everyone: dict[str, SignInClient], monkeypatch: Any
+) -> None:
+    """Run from cron or a pipe without --noinput, the question meets end of input: that is a no."""
+
+    def end_of_input(prompt: str) -> str:
+        raise EOFError
+
+    monkeypatch.setattr("builtins.input", end_of_input)
+    with pytest.raises(CommandError, match=r"^Cancelled; nothing was revoked\. \(--noinput skips this question\.\)$"):
+        _run("dualauth_revoke", "--all")
+    assert _me(*everyone.values()) == [200, 200, 200, 200]
+
+
 @pytest.mark.parametrize("args", [(), ("--user", "alice", "--all"), ("--all", "--kind", "oauth")])
 def test_revoke_needs_exactly_one_target(args: tuple[str, ...]) -> None:
     with pytest.raises(CommandError):
@@ -150,3 +173,27 @@ def test_cleanup_works_in_batches(alice: Any, use_mode: Any, monkeypatch: Any) -
         rewrite_sign_in(client.session_id, revoked_at=timezone.now() - timedelta(seconds=1), revoked_reason="admin")
     assert _run("dualauth_cleanup").startswith("Deleted 5 ended sign-in(s)")
     assert not AuthSession.objects.exists()
+
+
+def test_cleanup_while_the_state_store_is_unreachable_fails_and_says_to_run_again(alice: Any, redis_store: Any) -> None:
+    """Cleanup is what heals a missed write: it must not report success when its own writes missed too."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    from dualauth import services
+
+    from .redis_server import spare_port
+
+    redis_store(
+        f"redis://127.0.0.1:{spare_port()}/0",  # nothing listens there
+        mode="jwt",
+        SOCKET_CONNECT_TIMEOUT=0.2,
+        CONNECTION_POOL_KWARGS={"retry": Retry(NoBackoff(), 0)},
+    )
+    client = _signed_in("alice", "header")
+    services.revoke(client.session_id, "admin")  # type: ignore[arg-type]
+    with pytest.raises(CommandError) as failed:
+        _run("dualauth_cleanup")
+    assert str(failed.value).endswith("The state store is unreachable: run this again once it is back.")
+    assert str(failed.value).startswith("Deleted 0 ended sign-in(s) older than ")
+    assert AuthSession.objects.get(pk=client.session_id).revoked_reason == "admin"
