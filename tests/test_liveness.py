@@ -1,5 +1,6 @@
 """One rule decides whether a sign-in is live, and every reader of it agrees: the state store's answer, the
-model's status, the ``active()``/``expired()`` querysets, cleanup's retention and the Redis entry lifetime.
+model's status, the ``active()``/``revoked()``/``expired()`` querysets (the admin's status filter), cleanup's
+retention and the Redis entry lifetime.
 
 Each case is a row relative to now; margins of minutes keep the test clear of the clock moving on. The
 boundaries (exactly at a deadline) are held by the pure rule, with a fixed ``now``.
@@ -79,6 +80,7 @@ def test_every_reader_of_liveness_agrees(alice: Any, use_mode: Any, store: str, 
     assert row.status == ("active" if case.live else "revoked" if case.revoked else "expired")
     assert AuthSession.objects.active().filter(pk=row.pk).exists() is case.live
     assert AuthSession.objects.expired().filter(pk=row.pk).exists() is (not case.live and not case.revoked)
+    assert AuthSession.objects.revoked().filter(pk=row.pk).exists() is case.revoked
     assert AuthSession.objects.filter(liveness.ended_before(now)).filter(pk=row.pk).exists() is (not case.live)
     # A caching store holds a revocation for as long as expiry alone would still accept the sign-in.
     matters = case.revoked and row.expires_at > now
