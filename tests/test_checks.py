@@ -141,6 +141,14 @@ def test_every_setting_has_one_typed_key() -> None:
     assert typed == set(DEFAULTS)
 
 
+def test_a_setting_read_on_the_class_is_its_key() -> None:
+    """As the typed overload says and as ``mock.patch.object`` and introspection expect: the named key, not a crash."""
+    from dualauth.conf import DEFAULTS, DualAuthSettings, Key
+
+    keys = {name: getattr(DualAuthSettings, name) for name in DEFAULTS}
+    assert all(isinstance(key, Key) and key.name == name for name, key in keys.items())
+
+
 # Wiring that silently undoes revocation -----------------------------------------------------------
 
 DUAL = "dualauth.authentication.DualAuthentication"
