@@ -13,8 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils.decorators import method_decorator
 from django.views.debug import SafeExceptionReporterFilter, get_default_exception_reporter_filter
@@ -22,6 +20,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from .conf import dualauth_settings
 
+# One class per base filter: keyed by the base, so a changed DEFAULT_EXCEPTION_REPORTER_FILTER meets a new entry.
 _classes: dict[type, type] = {}
 
 
@@ -75,9 +74,3 @@ class CredentialsViewMixin:
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         protect_post(request)
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
-
-
-@receiver(setting_changed, dispatch_uid="dualauth.reports.reset")
-def _reset(*, setting: str, **kwargs: Any) -> None:
-    if setting == "DEFAULT_EXCEPTION_REPORTER_FILTER":
-        _classes.clear()

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 import pytest
-from django.views.debug import ExceptionReporter
+from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter, get_default_exception_reporter_filter
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from dualauth import services
@@ -261,3 +261,41 @@ def test_a_database_failure_while_reading_the_session_reports_no_session_key(
     with caplog.at_level(logging.ERROR, logger="django.request"), connection.execute_wrapper(database_down):
         assert client.get("/api/auth/sessions/").status_code == 500
     assert key not in _reports(caplog)
+
+
+class PartnerFilter(SafeExceptionReporterFilter):
+    """A project's own filter: it hides a header of its own that Django's filter would show."""
+
+    def cleanse_setting(self, key: Any, value: Any) -> Any:
+        if key == "HTTP_X_PARTNER":
+            return self.cleansed_substitute
+        return super().cleanse_setting(key, value)
+
+
+@pytest.fixture
+def project_filter(settings: Any) -> Any:
+    """``DEFAULT_EXCEPTION_REPORTER_FILTER`` changed after a report was made under Django's own filter."""
+    get_default_exception_reporter_filter()  # Django's own, cached as in any process that reported before
+    get_default_exception_reporter_filter.cache_clear()  # Django keeps it across a setting change otherwise
+    settings.DEFAULT_EXCEPTION_REPORTER_FILTER = "tests.test_secrets.PartnerFilter"
+    yield
+    get_default_exception_reporter_filter.cache_clear()
+
+
+@pytest.mark.requirement("ASVS-V16.2.5")
+@pytest.mark.urls("tests.urls")
+def test_the_projects_own_filter_keeps_hiding_what_it_hides(
+    alice: Any, use_mode: Any, project_filter: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """dualauth's filter is built on the project's, so both hide what each knows of."""
+    use_mode("hybrid", ACCESS_COOKIE="at", REFRESH_COOKIE="rt")
+    client = SignInClient("cookie")
+    assert client.login("alice").status_code == 200
+    tokens = [client.client.cookies[name].value for name in ("at", "rt")]
+    client.client.raise_request_exception = False
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        assert client.client.get("/boom/", HTTP_X_PARTNER="a-partner-secret-of-32-characters").status_code == 500
+    report = _reports(caplog)
+    assert "HTTP_X_PARTNER" in report
+    assert "a-partner-secret-of-32-characters" not in report
+    assert not [token for token in tokens if token in report]
