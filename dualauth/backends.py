@@ -42,8 +42,8 @@ from . import throttling
 
 
 def _refuse_if_throttled(request: Any, credentials: dict[str, Any]) -> None:
-    if "password" not in credentials:
-        return  # not a password check
+    if credentials.get("password") is None:
+        return  # not a password check: RemoteUserBackend, SSO, a one-time code, ModelBackend asked without one
     if throttling.admit(request, credentials).refused:
         raise PermissionDenied("Too many sign-in attempts.")
 

@@ -346,3 +346,35 @@ def test_the_local_counter_stays_bounded() -> None:
     for n in range(1000):
         counts.add(f"k{n}", 1, 60)
     assert len(counts._counts) <= 100
+
+
+def test_a_failed_check_of_something_other_than_a_password_is_not_counted(alice: Any, use_mode: Any, rf: Any) -> None:
+    """A project's one-time-code backend failing names the account but checked no password: no lockout."""
+    use_mode("jwt", LOGIN_THROTTLE_RATE="2/min", LOGIN_IP_RATE="off")
+    for _ in range(4):
+        assert auth.authenticate(rf.post("/"), username="alice", otp="000000") is None
+    assert _login("alice", "alice") == 200
+
+
+def test_the_async_limiter_in_front_refuses_as_the_sync_one_does(
+    alice: Any, use_mode: Any, rf: Any, settings: Any
+) -> None:
+    use_mode("jwt", LOGIN_THROTTLE_RATE="2/min", LOGIN_IP_RATE="off")
+    settings.AUTHENTICATION_BACKENDS = [
+        "dualauth.backends.LoginThrottleBackend",
+        "django.contrib.auth.backends.ModelBackend",
+    ]
+    for _ in range(2):
+        assert async_to_sync(auth.aauthenticate)(rf.post("/"), username="alice", password="wrong") is None
+    assert async_to_sync(auth.aauthenticate)(rf.post("/"), username="alice", password="alice") is None, "throttled"
+    cache.clear()
+    assert async_to_sync(auth.aauthenticate)(rf.post("/"), username="alice", password="alice") == alice
+
+
+def test_a_first_backend_that_cannot_be_imported_is_not_taken_for_the_limiter(settings: Any) -> None:
+    from dualauth import backends
+
+    settings.AUTHENTICATION_BACKENDS = ["no.such.Backend", "dualauth.backends.ThrottledModelBackend"]
+    assert not backends.in_front()
+    settings.AUTHENTICATION_BACKENDS = ["dualauth.backends.ThrottledModelBackend"]
+    assert backends.in_front()
