@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.utils.crypto import constant_time_compare
 
@@ -22,6 +23,14 @@ from .rows import fetch_one
 def get_user(field_name: str, value: Any) -> Any:
     """The user whose ``field_name`` (``"pk"`` or a unique field) is ``value``, or ``None``."""
     return fetch_one(get_user_model(), field_name, value)
+
+
+def user_pk(value: Any) -> Any:
+    """``value`` as the user model's primary key, or ``None`` if it cannot be one."""
+    try:
+        return get_user_model()._meta.pk.to_python(value)
+    except ValidationError:
+        return None
 
 
 #: A backend a project replaces with dualauth's version of it: sessions signed in through the old one stay valid.
@@ -43,13 +52,15 @@ def session_user(request: Any) -> Any:
     if successor in settings.AUTHENTICATION_BACKENDS and backend_path not in settings.AUTHENTICATION_BACKENDS:
         session[auth.BACKEND_SESSION_KEY] = backend_path = successor  # the same sign-in, now behind the limiter
     user_id = session.get(auth.SESSION_KEY)
+    if user_id is not None and user_pk(user_id) is None:
+        # Django's get_user() raises on it (a 500 on every request): an id of another pk type, say, left by a
+        # migration to UUIDs. It names no one; like a stale hash, the session goes.
+        session.flush()
+        return AnonymousUser()
     if backend_path in settings.AUTHENTICATION_BACKENDS and user_id is not None:
         backend: Any = auth.load_backend(backend_path)
         if type(backend).get_user is ModelBackend.get_user:
-            try:
-                user = get_user("pk", get_user_model()._meta.pk.to_python(user_id))
-            except ValidationError:
-                user = None
+            user = get_user("pk", user_pk(user_id))
             session_hash = session.get(auth.HASH_SESSION_KEY)
             if (
                 user is not None

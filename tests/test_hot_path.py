@@ -195,3 +195,87 @@ def test_a_backend_with_its_own_get_user_is_asked(alice: Any, use_mode: Any, set
     CountingBackend.calls = 0
     assert client.get("/api/auth/me/").status_code == 200
     assert CountingBackend.calls == 1
+
+
+def _bearer_request(access: str) -> Any:
+    from django.test import RequestFactory
+
+    return RequestFactory().get("/api/auth/me/", HTTP_AUTHORIZATION=f"Bearer {access}")
+
+
+def test_a_requests_credential_is_checked_once_however_many_ask(alice: Any, use_mode: Any) -> None:
+    """The middleware and each DRF authentication class ask; only the first costs queries, until a login or a
+    logout changes the credential."""
+    from dualauth import credentials
+
+    use_mode("jwt")
+    client = SignInClient("header")
+    client.login("alice")
+    request = _bearer_request(client.access)  # type: ignore[arg-type]
+    first = credentials.jwt_credential(request)
+    assert first is not None
+    with CaptureQueriesContext(connection) as captured:
+        assert credentials.jwt_credential(request) is first
+    assert not captured.captured_queries
+    credentials.drop_memoised(request)
+    with CaptureQueriesContext(connection) as captured:
+        again = credentials.jwt_credential(request)
+    assert again is not first
+    assert captured.captured_queries
+
+
+def test_a_requests_session_credential_is_checked_once(alice: Any, use_mode: Any) -> None:
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.test import RequestFactory
+
+    from dualauth import credentials
+
+    use_mode("session")
+    client = SignInClient("session")
+    client.login("alice")
+    request = RequestFactory().get("/")
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(client.client.cookies["sessionid"].value)
+    first = credentials.session_credential(request)
+    assert first is not None
+    assert first.user == alice
+    with CaptureQueriesContext(connection) as captured:
+        assert credentials.session_credential(request) is first
+    assert not captured.captured_queries
+
+
+def test_an_anonymous_session_with_data_costs_no_sign_in_lookup(use_mode: Any) -> None:
+    """A visitor's session (a cart, a language) is not a lost sign-in: nothing looks one up by its key."""
+    from importlib import import_module
+
+    from django.conf import settings
+
+    use_mode("hybrid")
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session["cart"] = [1, 2]
+    session.save()
+    client = SignInClient("session")
+    client.client.cookies["sessionid"] = session.session_key
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/api/auth/me/").status_code == 401
+    sign_in_table = AuthSession._meta.db_table
+    assert not [query for query in captured if sign_in_table in query["sql"]]
+
+
+@pytest.mark.parametrize("user_id", ["not-a-number", "", "1.5"])
+def test_a_session_whose_user_id_is_not_one_is_anonymous_not_a_500(alice: Any, use_mode: Any, user_id: str) -> None:
+    """Django's get_user() raises on an id the pk cannot hold (one left by a migration to UUIDs, say)."""
+    from importlib import import_module
+
+    from django.conf import settings
+
+    use_mode("session")
+    client = SignInClient("session")
+    client.login("alice")
+    session = import_module(settings.SESSION_ENGINE).SessionStore(client.client.cookies["sessionid"].value)
+    session["_auth_user_id"] = user_id
+    session.save()
+    assert client.get("/api/auth/me/").status_code == 401
+    assert AuthSession.objects.get(pk=client.session_id).revoked_reason == "invalidated"
+    assert not session.exists(session.session_key), "the session went, as Django's own stale-hash check does"

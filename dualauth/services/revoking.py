@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.utils import timezone
 
-from .. import signals
+from .. import signals, users
 from ..models import AuthSession, Kind, Reason
 from ..stores import get_store
 from ..tokens import parse_sid
@@ -119,8 +119,9 @@ def end_unloadable_session(request: HttpRequest, sid: Any, user_id: Any) -> None
     its password hash changed); without this its sign-in would look active,
     and come back if the user were reactivated.
     """
-    user_model = get_user_model()
-    active = user_model._default_manager.filter(pk=user_id).values_list("is_active", flat=True).first()
+    pk = users.user_pk(user_id)
+    users_by_pk = get_user_model()._default_manager
+    active = None if pk is None else users_by_pk.filter(pk=pk).values_list("is_active", flat=True).first()
     revoke(sid, Reason.DEACTIVATED if active is False else Reason.INVALIDATED, delete_session=False)
 
 
