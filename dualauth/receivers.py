@@ -106,12 +106,10 @@ def _react_to_user_save(sender: Any, instance: Any, created: bool, update_fields
 def _upgrades_hash(old: Any, new: Any) -> bool:
     """Whether ``old`` -> ``new`` is what Django's login does to an outdated hash: the new one by the
     preferred hasher, the old one due for an update. Any other replacement is a new password."""
-    if not old or not new:
-        return False
     try:
         old_hasher = identify_hasher(old)
         new_hasher = identify_hasher(new)
-    except ValueError:
+    except (ValueError, TypeError):  # no password before ("", None), or none now
         return False
     preferred = get_hasher("default")
     outdated = old_hasher.algorithm != preferred.algorithm or preferred.must_update(old)

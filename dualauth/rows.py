@@ -184,11 +184,9 @@ def fetch_one(model: type[M], field_name: str, value: Any, only: Sequence[str] =
 
 def _out_of_range(field: Field[Any, Any], value: Any, connection: Any) -> bool:
     """An integer the column cannot hold matches no row; the ORM says so too, where a driver would raise."""
-    if not isinstance(value, int):
-        return False
     internal_type = field.get_internal_type()
-    if internal_type not in connection.ops.integer_field_ranges:
-        return False
+    if not isinstance(value, int) or internal_type not in connection.ops.integer_field_ranges:
+        return False  # not an integer column (a bool is an int, and a BooleanField has no range)
     low, high = connection.ops.integer_field_range(internal_type)
     return (low is not None and value < low) or (high is not None and value > high)
 

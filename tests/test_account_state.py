@@ -261,3 +261,26 @@ def test_a_changed_password_ends_a_sign_in_whose_row_ended_behind_a_stale_cache(
     type(alice).objects.filter(pk=alice.pk).update(password=make_password("another-password"))
     assert client.get("/api/auth/me/").status_code == 401
     assert AuthSession.objects.get().revoked_reason == Reason.ADMIN
+
+
+@pytest.mark.requirement("ASVS-V7.4.3")
+@pytest.mark.parametrize("how", ["set_password", "hash-written"])
+def test_a_user_without_a_password_who_gets_one_ends_their_sign_ins(make_user: Any, use_mode: Any, how: str) -> None:
+    """A user provisioned by SSO has no password (''); one given later is a change, never taken for Django's
+    rehash on login, even when written as a hash with update_fields=["password"] as that rehash is."""
+    from django.test import RequestFactory
+
+    from dualauth import services
+
+    use_mode("jwt")
+    created = make_user("carol")
+    type(created).objects.filter(pk=created.pk).update(password="")
+    carol = type(created).objects.get(pk=created.pk)
+    started = services.sign_in(RequestFactory().post("/"), carol, "jwt").auth_session.pk
+    if how == "set_password":
+        carol.set_password("chosen-later")
+        carol.save()
+    else:
+        carol.password = make_password("written-by-an-import-script")
+        carol.save(update_fields=["password"])
+    assert AuthSession.objects.get(pk=started).revoked_reason == "password_change"

@@ -144,3 +144,21 @@ def test_when_redis_py_moved_what_overlapped_reads_use_they_are_off_and_say_so(m
     with caplog.at_level("WARNING", logger="dualauth"):
         assert not redis_wire.usable()
     assert "moved what overlapped reads use" in caplog.text
+
+
+def test_when_the_compiled_shape_is_not_the_expected_one_every_read_takes_the_orms_path(
+    alice: Any, monkeypatch: Any
+) -> None:
+    """A compiler that adds a parameter of its own (a new default filter, say) cannot be reused with one slot."""
+    from django.db.models.sql.compiler import SQLCompiler
+
+    real_as_sql = SQLCompiler.as_sql
+
+    def one_more_parameter(self: Any, *args: Any, **kwargs: Any) -> Any:
+        sql, params = real_as_sql(self, *args, **kwargs)
+        return (sql, (*params, "extra")) if rows._MARK in params else (sql, params)
+
+    monkeypatch.setattr(SQLCompiler, "as_sql", one_more_parameter)
+    _forget_statements()
+    assert rows._compile(get_user_model(), "pk", (), "default") is None
+    assert all("LIMIT 21" in sql for sql in _user_reads(alice))

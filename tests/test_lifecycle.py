@@ -184,3 +184,16 @@ def test_a_request_under_a_replaced_id_does_not_move_the_sign_in_back(alice: Any
     state = get_store().get(AuthSession.objects.get(pk=browser.session_id).pk)
     services.touch(state, request)  # type: ignore[arg-type]
     assert AuthSession.objects.get(pk=browser.session_id).session_key == key
+
+
+def test_djangos_logout_signal_without_a_request_or_session_ends_nothing(alice: Any, use_mode: Any) -> None:
+    """``user_logged_out`` sent by a project's own code (a task, a test helper) carries no session to end."""
+    from django.contrib.auth.signals import user_logged_out
+    from django.test import RequestFactory
+
+    client = SignInClient("session")
+    use_mode("hybrid")
+    assert client.login("alice").status_code == 200
+    for request in (None, RequestFactory().post("/")):
+        user_logged_out.send(sender=type(alice), request=request, user=alice)
+    assert client.get("/api/auth/me/").status_code == 200

@@ -264,3 +264,20 @@ def test_a_session_store_that_goes_down_during_the_logout_still_ends_it_with_a_2
     sessions_on_redis.start()
     assert _session_keys(sessions_on_redis), "the session came back with its store..."
     assert stolen.get("/api/auth/me/").status_code == 401  # ...and is refused
+
+
+def test_a_logout_when_the_session_engine_raises_on_read_ends_the_sign_in_by_its_key(
+    alice: Any, use_mode: Any, settings: Any
+) -> None:
+    from . import failing_sessions
+
+    settings.SESSION_ENGINE = "tests.failing_sessions"
+    use_mode("hybrid")
+    client = SignInClient("session")
+    assert client.login("alice").status_code == 200
+    failing_sessions.FAILING.append(True)
+    try:
+        assert client.post("/api/auth/logout/").status_code == 204
+    finally:
+        failing_sessions.FAILING.clear()
+    assert AuthSession.objects.get(pk=client.session_id).revoked_reason == "logout"

@@ -342,3 +342,10 @@ def test_time_claims_out_of_range_signed_with_the_real_key_are_a_401_everywhere(
     plain = SignInClient("header")
     plain.access = forge({**access, claim: value})
     assert b"Not signed in" in plain.get("/").content
+
+
+def test_every_route_to_a_tokens_backend_is_the_one_simple_jwt_names_now(settings: Any) -> None:
+    """simplejwt builds its backend at import; ours is read per call, by either name simplejwt uses."""
+    settings.SIMPLE_JWT = {**settings.SIMPLE_JWT, "ALGORITHM": "HS512"}
+    for token in (AccessToken(), RefreshToken()):
+        assert token.token_backend.algorithm == token.get_token_backend().algorithm == "HS512"
