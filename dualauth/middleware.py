@@ -45,10 +45,8 @@ def _follow_cycles(request: HttpRequest) -> None:
     ``follow_session_key`` catches any other way the key changed.
     """
     session = request.session
-    for name in ("cycle_key", "acycle_key"):
-        method = getattr(session, name, None)
-        if method is not None:
-            setattr(session, name, _following(request, name, method))
+    for name in ("cycle_key", "acycle_key"):  # SessionBase has both, since Django 5.0
+        setattr(session, name, _following(request, name, getattr(session, name)))
 
 
 def _following(request: HttpRequest, name: str, cycle: Any) -> Any:

@@ -106,3 +106,41 @@ def test_admin_revocation_forms_need_csrf(alice: Any, make_user: Any, use_mode: 
     browser.force_login(make_user("admin", is_staff=True, is_superuser=True))
     assert browser.post(f"/admin/dualauth/authsession/{victim.session_id}/revoke/").status_code == 403
     assert victim.get("/api/auth/me/").status_code == 200
+
+
+@pytest.mark.requirement("ASVS-V3.5.1")
+def test_the_admins_logout_by_session_key_is_csrf_checked_even_before_djangos_csrf_middleware(
+    make_user: Any, settings: Any
+) -> None:
+    """The admin's logout of a session whose data names no user (unreadable, or stripped by a project's code)
+    ends its sign-in by key; a project may list DualAuthMiddleware before CsrfViewMiddleware, so that path
+    checks CSRF itself: a forged POST ends nothing, the admin's own form does."""
+    from importlib import import_module
+
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    moved = ["django.contrib.auth.middleware.AuthenticationMiddleware", "dualauth.middleware.DualAuthMiddleware"]
+    middleware = [name for name in settings.MIDDLEWARE if name not in moved]
+    at = middleware.index("django.middleware.csrf.CsrfViewMiddleware")
+    settings.MIDDLEWARE = [*middleware[:at], *moved, *middleware[at:]]
+    admin = make_user("admin", is_staff=True, is_superuser=True)
+    browser = Client(enforce_csrf_checks=True)
+    browser.get("/admin/login/")
+    csrf = browser.cookies["csrftoken"].value
+    assert (
+        browser.post(
+            "/admin/login/", {"username": "admin", "password": "admin", "csrfmiddlewaretoken": csrf}
+        ).status_code
+        == 302
+    )
+    key = browser.cookies["sessionid"].value
+    session = import_module(settings.SESSION_ENGINE).SessionStore(key)
+    for name in (SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY):
+        del session[name]
+    session.save()
+    forged = Client(enforce_csrf_checks=True)
+    forged.cookies["sessionid"] = key
+    forged.post("/admin/logout/")
+    assert AuthSession.objects.get(user=admin).revoked_at is None
+    browser.post("/admin/logout/", {"csrfmiddlewaretoken": browser.cookies["csrftoken"].value})
+    assert AuthSession.objects.get(user=admin).revoked_reason == "logout"

@@ -168,6 +168,33 @@ def test_a_request_with_the_old_id_during_a_step_up_does_not_end_the_sign_in(ali
     assert AuthSession.objects.get(pk=browser.session_id).revoked_at is None
 
 
+@pytest.mark.urls("tests.urls")
+def test_an_async_step_up_moves_the_sign_in_with_the_new_id_at_once(alice: Any, use_mode: Any) -> None:
+    """As the sync step-up: another tab's request with the old id, made meanwhile, does not end it."""
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    from . import urls
+
+    use_mode("session")
+    signed_in = SignInClient("session")
+    signed_in.login("alice")
+    old_key = signed_in.client.cookies["sessionid"].value
+    browser = AsyncClient()
+    browser.cookies["sessionid"] = old_key
+    other_tab = Client()
+    other_tab.cookies["sessionid"] = old_key
+    urls.DURING_STEP_UP.append(lambda: other_tab.get("/api/auth/me/"))
+    try:
+        assert async_to_sync(browser.post)("/async-step-up/").status_code == 204
+    finally:
+        urls.DURING_STEP_UP.clear()
+    new_key = browser.cookies["sessionid"].value
+    assert new_key != old_key
+    assert AuthSession.objects.get(pk=signed_in.session_id).session_key == new_key
+    assert async_to_sync(browser.get)("/api/auth/me/").status_code == 200
+
+
 def test_a_request_under_a_replaced_id_does_not_move_the_sign_in_back(alice: Any, use_mode: Any) -> None:
     """The row follows a new id; a late request still carrying the old, deleted one must not write it back."""
     from django.test import RequestFactory

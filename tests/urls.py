@@ -2,6 +2,7 @@
 a DRF view only staff may call, and Django's own logout view: for tests marked
 ``@pytest.mark.urls("tests.urls")``."""
 
+from asgiref.sync import sync_to_async
 from django.contrib.auth import authenticate
 from django.contrib.auth.views import LogoutView
 from django.http import HttpRequest, HttpResponse
@@ -41,6 +42,18 @@ def step_up(request: HttpRequest) -> HttpResponse:
 
 
 @csrf_exempt
+@require_POST
+async def async_step_up(request: HttpRequest) -> HttpResponse:
+    """The same step-up in an async view, under ASGI: ``acycle_key()``."""
+    if not (await request.auser()).is_authenticated:
+        return HttpResponse(status=401)
+    await request.session.acycle_key()
+    for during in DURING_STEP_UP:
+        await sync_to_async(during)()
+    return HttpResponse(status=204)
+
+
+@csrf_exempt
 def password_check(request: HttpRequest) -> HttpResponse:
     """A project's own view that checks a password without handing the request to authenticate()."""
     user = authenticate(username=request.POST.get("username"), password=request.POST.get("password"))
@@ -63,6 +76,7 @@ urlpatterns = [
     path("become-staff/", become_staff),
     path("staff-only/", StaffOnly.as_view()),
     path("step-up/", step_up),
+    path("async-step-up/", async_step_up),
     path("boom/", boom),
     path("password-check/", password_check),
     path("accounts/logout/", LogoutView.as_view()),
