@@ -221,6 +221,50 @@ def test_the_schema_follows_the_mode(tmp_path: Path, use_mode: Any) -> None:
     assert set(session["paths"]) >= set(dualauth_routes())
 
 
+def test_cookie_transport_alone_keeps_tokens_out_of_every_body(tmp_path: Path, use_mode: Any) -> None:
+    use_mode("jwt", JWT_TRANSPORTS=["cookie"])
+    cookie_only = generate(tmp_path)
+    assert set(cookie_only["components"]["securitySchemes"]) == {
+        "dualauthAccessCookie",
+        "dualauthRefreshCookie",
+        "dualauthCsrf",
+    }
+    schemas = cookie_only["components"]["schemas"]
+    assert set(schemas["DualauthLogin"]["properties"]) == {
+        "user",
+        "kind",
+        "session_id",
+        "access_expires_at",
+        "refresh_expires_at",
+    }
+    assert set(schemas["DualauthLogin"]["required"]) == set(schemas["DualauthLogin"]["properties"])
+    assert set(schemas["DualauthTokens"]["properties"]) == {"access_expires_at", "refresh_expires_at"}
+
+
+def test_a_renamed_csrf_header_is_the_one_the_schema_names(tmp_path: Path, settings: Any) -> None:
+    settings.CSRF_HEADER_NAME = "HTTP_X_XSRF_TOKEN"  # what Angular's HttpClient sends
+    assert generate(tmp_path)["components"]["securitySchemes"]["dualauthCsrf"]["name"] == "X-Xsrf-Token"
+
+
+@pytest.mark.urls("tests.openapi_urls")
+def test_views_on_dualauths_own_classes_named_explicitly_list_what_each_class_reads(
+    tmp_path: Path, use_mode: Any
+) -> None:
+    """The JWT class reads tokens by JWT_TRANSPORTS and the session class sessions, whatever MODE says;
+    DualAuthentication (the notes API's default) follows MODE."""
+    use_mode("session")
+    paths = generate(tmp_path)["paths"]
+    assert paths["/api/token-notes/"]["get"]["security"] == [{"dualauthBearer": []}, {"dualauthAccessCookie": []}]
+    assert paths["/api/session-notes/"]["get"]["security"] == [{"dualauthSessionCookie": []}]
+    assert paths["/api/notes/"]["get"]["security"] == [{"dualauthSessionCookie": []}]
+
+    use_mode("jwt", JWT_TRANSPORTS=["header"])
+    paths = generate(tmp_path)["paths"]
+    assert paths["/api/token-notes/"]["post"]["security"] == [{"dualauthBearer": []}]
+    assert paths["/api/session-notes/"]["post"]["security"] == [{"dualauthSessionCookie": [], "dualauthCsrf": []}]
+    assert paths["/api/notes/"]["post"]["security"] == [{"dualauthBearer": []}]
+
+
 @pytest.mark.django_db
 def test_the_example_project_serves_the_schema_and_its_docs(client: Any) -> None:
     response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")

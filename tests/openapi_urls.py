@@ -1,0 +1,22 @@
+"""For tests/test_openapi.py: the example project's URLs plus its notes API on dualauth's JWT and session classes
+named explicitly, as a project may name them on its own views (``@pytest.mark.urls("tests.openapi_urls")``)."""
+
+from django.urls import include, path
+
+from dualauth.authentication import JWTAuthentication, SessionAuthentication
+from example_project.notes.views import NoteList
+
+
+class TokenNotes(NoteList):
+    authentication_classes = [JWTAuthentication]
+
+
+class SessionNotes(NoteList):
+    authentication_classes = [SessionAuthentication]
+
+
+urlpatterns = [
+    path("api/token-notes/", TokenNotes.as_view()),
+    path("api/session-notes/", SessionNotes.as_view()),
+    path("", include("example_project.urls")),
+]
