@@ -11,7 +11,6 @@ from drf_spectacular.extensions import (
 )
 from drf_spectacular.openapi import AutoSchema
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.request import Request
 
 from ..authentication import DualAuthentication, JWTAuthentication, SessionAuthentication
 from ..conf import dualauth_settings
@@ -150,10 +149,9 @@ class SessionAuthenticationScheme(_Scheme):
 
 
 class _SchemaOnly(BaseAuthentication):
-    """Stands, in the schema only, for a credential that a public view reads by itself."""
-
-    def authenticate(self, request: Request) -> None:
-        return None
+    """Stands, in the schema only, for a credential that a public view reads by itself. Only the schema-only copies
+    of dualauth's views name it, so nothing asks it to authenticate (BaseAuthentication's NotImplementedError
+    would say so loudly if anything did)."""
 
 
 class RefreshCookieCredential(_SchemaOnly):
