@@ -122,10 +122,9 @@ class SharedCounts:
         return count
 
     def get(self, key: str) -> int:
+        store = self._cache()
         try:
-            value = self._cache().get(key, 0)
-        except CacheUnavailable:
-            raise
+            value = store.get(key, 0)
         except Exception as exc:
             raise CacheUnavailable(type(exc).__name__) from exc
         return value if isinstance(value, int) else 0
@@ -382,7 +381,7 @@ def failed(credentials: dict[str, Any]) -> None:
     account = verdict.account if verdict is not None else account_key(identifier(credentials))
     if rate is None or account is None:
         return
-    if verdict is not None and verdict.in_flight and verdict.counts is not None:
+    if verdict is not None and verdict.counts is not None:  # admitted: its place in flight becomes the failure
         _release(verdict.counts, account)
     window = _window("account", account, rate)
     try:

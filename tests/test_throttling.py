@@ -12,6 +12,7 @@ import redis
 from asgiref.sync import async_to_sync
 from django.contrib import auth
 from django.core.cache import cache
+from django.core.cache.backends.locmem import LocMemCache
 from django.test import Client
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -378,3 +379,119 @@ def test_a_first_backend_that_cannot_be_imported_is_not_taken_for_the_limiter(se
     assert not backends.in_front()
     settings.AUTHENTICATION_BACKENDS = ["dualauth.backends.ThrottledModelBackend"]
     assert backends.in_front()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("10/min", throttling.Rate(10, 60)),
+        ("3/s", throttling.Rate(3, 1)),
+        ("5/hour", throttling.Rate(5, 3600)),
+        ("1/day", throttling.Rate(1, 86400)),
+        ("0/min", None),
+        ("-1/min", None),
+        ("ten/min", None),
+        ("10/fortnight", None),
+        ("10/", None),
+        ("/min", None),
+        ("10/min/2", None),
+        (10, None),
+        (None, None),
+    ],
+)
+def test_a_rate_is_drfs_syntax_or_nothing(value: Any, expected: Any) -> None:
+    assert throttling.parse_rate(value) == expected
+
+
+def test_a_count_that_expires_between_add_and_incr_starts_again(settings: Any, monkeypatch: Any) -> None:
+    counts = throttling.SharedCounts()
+    store = counts._cache()
+    real_add = store.add
+    raced: list[bool] = []
+
+    def expired_meanwhile(key: str, *args: Any) -> bool:
+        if not raced:  # the key existed when add() looked, and was gone when incr() came
+            raced.append(True)
+            return False
+        return real_add(key, *args)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(store, "add", expired_meanwhile)
+    assert counts.add("dualauth:test:raced", 1, 60) == 1
+    assert counts.get("dualauth:test:raced") == 1
+    raced.clear()
+    assert counts.add("dualauth:test:released", -1, 60) == 0, "a place given back on a count that is gone"
+
+
+class ShardDownCache(LocMemCache):
+    """A sharded cache with one shard down: writes land, reads of the other keys fail."""
+
+    def get(self, key: Any, default: Any = None, version: Any = None) -> Any:
+        raise ConnectionError("shard unreachable")
+
+
+class FailuresAsNoneCache(LocMemCache):
+    """A cache whose failures answer ``None``, as django-redis' ``IGNORE_EXCEPTIONS`` makes them."""
+
+    def add(self, *args: Any, **kwargs: Any) -> Any:
+        return None
+
+    def incr(self, *args: Any, **kwargs: Any) -> Any:
+        return None
+
+
+@pytest.mark.parametrize(
+    "cache_settings",
+    [
+        {"BACKEND": f"{__name__}.ShardDownCache"},
+        {"BACKEND": f"{__name__}.FailuresAsNoneCache"},
+    ],
+    ids=["a-shard-down", "failures-answered-as-none"],
+)
+def test_a_cache_that_half_fails_still_throttles_in_process(
+    alice: Any, use_mode: Any, settings: Any, cache_settings: dict[str, Any]
+) -> None:
+    settings.CACHES = {"default": cache_settings}
+    use_mode("jwt", LOGIN_THROTTLE_RATE="2/min")
+    assert [_login("alice", "guess", ip=f"192.0.2.{n}") for n in range(3)] == [401, 401, 429]
+
+
+def test_a_flapping_cache_is_logged_once_per_interval(caplog: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr(throttling, "_logged_at", 0.0)
+    with caplog.at_level(logging.WARNING, logger="dualauth"):
+        for _ in range(3):
+            throttling._fallback(throttling.CacheUnavailable("ConnectionError"))
+            throttling._shared_answered()
+    assert caplog.text.count("cannot count in the cache") == 1
+    assert caplog.text.count("counts in the cache again") == 3
+
+
+def test_the_local_counter_drops_what_expired_before_what_is_live() -> None:
+    counts = throttling.LocalCounts()
+    counts.max_keys = 4
+    for name, timeout in (("expired0", 0), ("expired1", 0), ("live0", 60), ("live1", 60)):
+        counts.add(name, 1, timeout)
+    counts.add("newcomer", 1, 60)
+    assert set(counts._counts) == {"live0", "live1", "newcomer"}
+    assert [counts.get(name) for name in ("live0", "live1", "newcomer")] == [1, 1, 1]
+
+
+def test_the_wait_never_divides_by_an_empty_previous_period() -> None:
+    window = throttling._window("ip", "192.0.2.1", throttling.Rate(3, 60))
+    assert window.wait(current=2, previous=0, elapsed=0.5, limit=2) == 1
+
+
+def test_a_password_check_naming_no_account_counts_against_the_address_only(alice: Any, use_mode: Any, rf: Any) -> None:
+    use_mode("jwt", LOGIN_IP_RATE="2/min", LOGIN_USERNAME_RATE="1/min")
+    for _ in range(2):
+        assert auth.authenticate(rf.post("/", REMOTE_ADDR="192.0.2.9"), password="guess") is None
+    assert _login("alice", "alice") == 200, "no account was charged"
+    assert _login("alice", "alice", ip="192.0.2.9") == 429
+
+
+def test_failures_by_an_e_mail_two_accounts_share_lock_neither_account(alice: Any, bob: Any, use_mode: Any) -> None:
+    type(alice).objects.update(email="shared@example.com")
+    use_mode("jwt", LOGIN_USERNAME_RATE="2/min", LOGIN_IP_RATE="off")
+    assert throttling.account_key("shared@example.com") == "shared@example.com"
+    for _ in range(3):
+        _login("shared@example.com", "guess")
+    assert (_login("alice", "alice"), _login("bob", "bob")) == (200, 200)
