@@ -317,3 +317,16 @@ def test_dualauth_works_without_drf_spectacular() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("ok")
+
+
+def test_a_project_without_drf_spectacular_installed_never_loads_dualauths_extensions(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In-process, next to the test above: dualauth's ready() on a project that has drf-spectacular on the path but
+    not in INSTALLED_APPS leaves dualauth.openapi unimported (it would register extensions with it)."""
+    import dualauth
+
+    monkeypatch.delitem(sys.modules, "dualauth.openapi")
+    monkeypatch.delattr(dualauth, "openapi")
+    settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if app != "drf_spectacular"]  # ready() again
+    assert "dualauth.openapi" not in sys.modules
