@@ -68,8 +68,7 @@ def _credential(request: Request) -> credentials.Credential:
 
 
 def _tokens(signin: services.SignIn) -> services.IssuedTokens:
-    if signin.tokens is None:
-        raise TypeError("a jwt sign-in without tokens")
+    assert signin.tokens is not None, "a jwt sign-in always has its pair"
     return signin.tokens
 
 

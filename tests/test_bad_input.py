@@ -200,3 +200,48 @@ def test_a_multipart_body_without_a_boundary_is_a_json_4xx(
     )
     _assert_json_error(response, status)
     assert AuthSession.objects.get(pk=signer.session_id).revoked_at is None
+
+
+def test_a_project_subclass_with_other_authentication_is_a_json_401_not_a_500(alice: Any, use_mode: Any) -> None:
+    """A view subclassed with DRF's own session authentication has a user but no dualauth sign-in to describe."""
+    import json
+
+    from rest_framework.authentication import SessionAuthentication
+    from rest_framework.test import APIRequestFactory, force_authenticate
+
+    from dualauth.views import MeView
+
+    use_mode("hybrid")
+    view = type("ProjectMeView", (MeView,), {"authentication_classes": [SessionAuthentication]}).as_view()
+    request = APIRequestFactory().get("/me/")
+    force_authenticate(request, user=alice)
+    response = view(request).render()
+    assert response.status_code == 401
+    assert json.loads(response.content)["code"] == "not_authenticated"
+
+
+def test_a_projects_form_view_with_too_many_fields_gets_the_json_400(settings: Any) -> None:
+    """docs/api.md: a project's own DRF views get the error shape through EXCEPTION_HANDLER; Django's
+    TooManyFieldsSent (a SuspiciousOperation) becomes a 400 there, not an HTML page."""
+    import json
+
+    from rest_framework.parsers import FormParser
+    from rest_framework.request import Request
+    from rest_framework.response import Response
+    from rest_framework.test import APIRequestFactory
+    from rest_framework.views import APIView
+
+    class FormView(APIView):
+        parser_classes = [FormParser]
+        permission_classes: list[Any] = []
+
+        def post(self, request: Request) -> Response:
+            return Response({"fields": len(request.data)})
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "EXCEPTION_HANDLER": "dualauth.errors.exception_handler"}
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    body = "&".join(f"field{n}=x" for n in range(50))
+    request = APIRequestFactory().post("/form/", body, content_type="application/x-www-form-urlencoded")
+    response = FormView.as_view()(request).render()
+    assert response.status_code == 400
+    assert json.loads(response.content)["code"] == "parse_error"

@@ -495,3 +495,10 @@ def test_failures_by_an_e_mail_two_accounts_share_lock_neither_account(alice: An
     for _ in range(3):
         _login("shared@example.com", "guess")
     assert (_login("alice", "alice"), _login("bob", "bob")) == (200, 200)
+
+
+def test_with_no_limiter_backend_the_api_login_throttles_itself(alice: Any, use_mode: Any, settings: Any) -> None:
+    """AUTHENTICATION_BACKENDS without dualauth's backends: the API's login asks the limiter before authenticate()."""
+    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+    use_mode("jwt", LOGIN_THROTTLE_RATE="2/min", LOGIN_IP_RATE="off")
+    assert [_login("alice", "guess") for _ in range(3)] == [401, 401, 429]
