@@ -650,3 +650,87 @@ def test_any_pasted_text_is_a_page_never_a_500(admin_user: Any, victim: SignInCl
 
     paste()
     assert victim.get("/api/auth/me/").status_code == 200
+
+
+def test_the_revoked_filter_lists_only_ended_sign_ins(admin: Client, alices: Any) -> None:
+    from dualauth import services
+
+    services.revoke(alices["browser"].session_id, "admin")
+    assert _ids(admin.get(CHANGELIST, {"status": "revoked"})) == {alices["browser"].session_id}
+
+
+def test_a_token_pasted_again_after_its_revocation_says_nothing_was_left(admin: Client, alices: Any) -> None:
+    app = alices["app"]
+    first = admin.post(REVOKE_TOKEN, {"token": app.refresh, "_revoke": "1"}, follow=True)
+    assert "Revoked: the token is refused" in first.content.decode()
+    again = admin.post(REVOKE_TOKEN, {"token": app.refresh, "_revoke": "1"}, follow=True)
+    assert "Nothing to revoke: it had already ended." in again.content.decode()
+    assert LogEntry.objects.filter(object_id=str(app.session_id)).count() == 1
+
+
+def test_a_legacy_refresh_token_pasted_twice_is_blacklisted_once_and_logged(
+    admin: Client, alices: Any, alice: Any
+) -> None:
+    from rest_framework_simplejwt.tokens import RefreshToken as SimpleRefreshToken
+
+    legacy = SimpleRefreshToken.for_user(alice)  # simplejwt's own: no sign-in behind it
+    first = admin.post(REVOKE_TOKEN, {"token": str(legacy), "_revoke": "1"}, follow=True)
+    assert "Revoked: the token is refused" in first.content.decode()
+    assert BlacklistedToken.objects.filter(token__jti=legacy["jti"]).exists()
+    outstanding = OutstandingToken.objects.get(jti=legacy["jti"])
+    assert LogEntry.objects.filter(object_id=str(outstanding.pk), change_message__contains="pasted").exists()
+    again = admin.post(REVOKE_TOKEN, {"token": str(legacy), "_revoke": "1"}, follow=True)
+    assert "Nothing to revoke: it had already ended." in again.content.decode()
+
+
+def test_revoking_a_users_sign_ins_is_a_post_and_ending_none_logs_nothing(
+    admin: Client, alices: Any, alice: Any
+) -> None:
+    url = f"/admin/auth/user/{alice.pk}/revoke-sign-ins/"
+    assert admin.get(url).status_code == 405
+    done = admin.post(url, {"post": "yes", "dualauth_listed": []}, follow=True)
+    assert "Revoked 0 sign-in(s)." in done.content.decode()
+    assert not LogEntry.objects.filter(object_id=str(alice.pk)).exists()
+    assert all(c.get("/api/auth/me/").status_code == 200 for c in alices.values())
+
+
+def test_staff_who_may_change_users_but_not_see_sign_ins_get_no_sign_ins_section(
+    make_user: Any, alices: Any, alice: Any
+) -> None:
+    clerk = _staff(make_user, "clerk", "view_user", "change_user")
+    page = clerk.get(f"/admin/auth/user/{alice.pk}/change/")
+    assert page.status_code == 200
+    assert 'id="dualauth-user-sign-ins"' not in page.content.decode()
+
+
+def test_install_puts_the_screens_on_a_projects_own_admin_site(settings: Any) -> None:
+    from django import forms
+    from django.contrib import admin as django_admin
+    from django.contrib.auth import admin as auth_admin
+    from django.contrib.auth import get_user_model
+
+    from dualauth.admin import AuthSessionAdmin, LoginForm, SignInsUserAdminMixin, install
+
+    class ProjectLoginForm(LoginForm):
+        pass
+
+    class ProjectUserAdmin(auth_admin.UserAdmin):
+        pass
+
+    plain = django_admin.AdminSite(name="plain")
+    plain.register(get_user_model(), auth_admin.UserAdmin)
+    install(plain)
+    assert plain.login_form is LoginForm
+    assert isinstance(plain._registry[AuthSession], AuthSessionAdmin)
+    assert isinstance(plain._registry[OutstandingToken], django_admin.ModelAdmin)
+    assert isinstance(plain._registry[get_user_model()], SignInsUserAdminMixin)
+
+    own = django_admin.AdminSite(name="own")
+    own.login_form = ProjectLoginForm
+    own.register(get_user_model(), ProjectUserAdmin)
+    settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if "token_blacklist" not in app]
+    install(own)
+    assert own.login_form is ProjectLoginForm
+    assert type(own._registry[get_user_model()]) is ProjectUserAdmin, "a project's own user admin is left alone"
+    assert not own.is_registered(OutstandingToken)
+    assert issubclass(ProjectLoginForm, forms.Form)

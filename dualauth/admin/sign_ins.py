@@ -180,9 +180,9 @@ class AuthSessionAdmin(DualAuthAdmin):
                     self.message_user(request, NOT_REVOCABLE, messages.WARNING)
                     return HttpResponseRedirect(request.path)
                 if services.revoke_token(report):
+                    # the sign-in, or the outstanding row blacklist() made sure of for a legacy token
                     logged = report.auth_session if report.auth_session is not None else report.outstanding
-                    if logged is not None:
-                        self.log_change(request, logged, "Revoked by pasted token (admin)")
+                    self.log_change(request, logged, "Revoked by pasted token (admin)")
                     self.message_user(request, _("Revoked: the token is refused from its next use."), messages.SUCCESS)
                 else:
                     self.message_user(request, _("Nothing to revoke: it had already ended."), messages.WARNING)
