@@ -33,4 +33,6 @@ class ClusterConnectionFactory(ConnectionFactory):  # type: ignore[misc]
         return RedisCluster.from_url(url, **{**options, **self.redis_client_cls_kwargs})
 
     def disconnect(self, connection: Any) -> None:
-        connection.close()
+        # django-redis disconnects a client's one pool; a cluster client has a pool per node, and its close() leaves
+        # their connections open (each node's client was handed its pool, so closing the client spares the pool).
+        connection.disconnect_connection_pools()
