@@ -224,3 +224,16 @@ def test_djangos_logout_signal_without_a_request_or_session_ends_nothing(alice: 
     for request in (None, RequestFactory().post("/")):
         user_logged_out.send(sender=type(alice), request=request, user=alice)
     assert client.get("/api/auth/me/").status_code == 200
+
+
+def test_a_site_without_time_zones_signs_in_refreshes_and_logs_out(alice: Any, flavour: str, settings: Any) -> None:
+    """``USE_TZ = False`` (Django's default before 5.0): every flavour, end to end."""
+    settings.USE_TZ = False
+    client = SignInClient(flavour)
+    assert client.login("alice").status_code == 200
+    assert client.get("/api/auth/me/").status_code == 200
+    if client.kind == "jwt":
+        assert client.do_refresh().status_code == 200
+    assert client.get("/api/auth/sessions/").status_code == 200
+    assert client.post("/api/auth/logout/").status_code == 204
+    assert client.get("/api/auth/me/").status_code == 401

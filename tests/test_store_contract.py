@@ -101,3 +101,25 @@ def test_resync_and_flush_answer_with_nothing_pending(store: BaseStore, sign_in:
     state = store.get(sign_in.pk)
     assert state is not None
     assert state.revoked
+
+
+def test_a_site_without_time_zones_is_served_alike(store: BaseStore, alice: Any, settings: Any) -> None:
+    """``USE_TZ = False``: naive times in and out, read back as the database gives them; a token's expiry is the
+    row's (a TypeError comparing naive and aware times before)."""
+    settings.USE_TZ = False
+    started = services.sign_in(RequestFactory().post("/"), alice, "jwt")
+    assert started.tokens is not None
+    sid = started.auth_session.pk
+    assert started.tokens.refresh_expires_at == AuthSession.objects.get(pk=sid).expires_at
+    refreshed = services.refresh(started.tokens.refresh, RequestFactory().post("/"))
+    assert refreshed.tokens is not None
+    row = AuthSession.objects.get(pk=sid)
+    assert timezone.is_naive(row.last_seen_at)
+    for instance in (store, _fresh(store)):
+        assert instance.get(sid) == SignInState.of(row)
+        assert instance.get(sid) == SignInState.of(row), "a second read (a cache hit) answers the same"
+    assert services.check(sid, "jwt") is not None
+    services.revoke(sid, Reason.ADMIN)
+    state = store.get(sid)
+    assert state is not None
+    assert state.revoked

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils.module_loading import import_string
 
 from ..conf import dualauth_settings
+from ..moments import as_aware, from_timestamp
 from ..tokens import SID_CLAIM, RefreshToken, jwt_settings
 from .shared import IssuedTokens
 
@@ -29,7 +30,7 @@ def capped(expiry: datetime, created_at: datetime) -> datetime:
 
 
 def expiry_of(token: Any) -> datetime:
-    return datetime.fromtimestamp(token["exp"], tz=UTC)
+    return from_timestamp(token["exp"])
 
 
 def new_refresh(user: Any, sid: uuid.UUID, not_after: datetime | None) -> RefreshToken:
@@ -44,7 +45,7 @@ def new_refresh(user: Any, sid: uuid.UUID, not_after: datetime | None) -> Refres
     token[jwt.USER_ID_CLAIM] = str(getattr(user, jwt.USER_ID_FIELD))
     token[SID_CLAIM] = str(sid)
     if not_after is not None and expiry_of(token) > not_after:
-        token["exp"] = int(not_after.timestamp())
+        token["exp"] = int(as_aware(not_after).timestamp())
     return token
 
 

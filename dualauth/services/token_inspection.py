@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import jwt as pyjwt
@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from ..exceptions import SignInRefused
 from ..models import AuthSession, Kind, Reason
+from ..moments import from_timestamp
 from ..tokens import SID_CLAIM, genuine_claims, jwt_settings, parse_sid
 from . import simplejwt_tables
 from .checking import user_by_claim
@@ -48,7 +49,7 @@ def _claimed_time(claims: dict[str, Any], name: str) -> datetime | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     try:
-        return datetime.fromtimestamp(value, tz=UTC)
+        return from_timestamp(value)
     except (OverflowError, OSError, ValueError):
         return None
 

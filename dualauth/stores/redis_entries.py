@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from django.core.exceptions import ValidationError
 
 from ..models import AuthSession
+from ..moments import as_aware, as_stored
 from .base import SignInState
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -36,11 +37,11 @@ return 1
 
 
 def micros(moment: datetime) -> int:
-    return (moment - EPOCH) // timedelta(microseconds=1)
+    return (as_aware(moment) - EPOCH) // timedelta(microseconds=1)
 
 
 def from_micros(value: int) -> datetime:
-    return EPOCH + timedelta(microseconds=value)
+    return as_stored(EPOCH + timedelta(microseconds=value))
 
 
 def encode(state: SignInState) -> str:
