@@ -284,3 +284,18 @@ def test_a_user_without_a_password_who_gets_one_ends_their_sign_ins(make_user: A
         carol.password = make_password("written-by-an-import-script")
         carol.save(update_fields=["password"])
     assert AuthSession.objects.get(pk=started).revoked_reason == "password_change"
+
+
+def test_a_privilege_change_behind_a_stale_cache_still_ends_the_sign_in(
+    alice: Any, redis_store: Any, redis_url: str
+) -> None:
+    """The cached mark is older than the row (a rebind the store missed), and the user's privileges changed
+    since the row's mark too: the row decides, and it is a privilege change."""
+    client = _stale_redis_sign_in(alice, redis_store, redis_url)
+    sid = AuthSession.objects.get().pk
+    alice.password = make_password("password", salt="rehashed", hasher="md5")
+    type(alice).objects.filter(pk=alice.pk).update(password=alice.password)
+    AuthSession.objects.filter(pk=sid).update(user_mark=user_marks.mark_of(alice))
+    type(alice).objects.filter(pk=alice.pk).update(is_staff=True)
+    assert client.get("/api/auth/me/").status_code == 401
+    assert AuthSession.objects.get().revoked_reason == Reason.PRIVILEGE_CHANGE

@@ -51,3 +51,16 @@ def test_the_schema_describes_the_models_own_key_and_no_email(
         "properties": {"id": id_schema, "username": {"type": "string"}},
         "required": ["id", "username"],
     }
+
+
+@pytest.mark.parametrize(
+    ("label", "fields"), [("UuidUser", ("user__username", "ip")), ("HandleUser", ("user__handle", "ip"))]
+)
+def test_the_sign_ins_screen_searches_the_fields_the_model_has(
+    user_model: Any, label: str, fields: tuple[str, ...]
+) -> None:
+    """No e-mail field to search (Django's User adds ``user__email``)."""
+    from dualauth.admin.sign_ins import _user_search_fields
+
+    user_model(label)
+    assert _user_search_fields() == fields

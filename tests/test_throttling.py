@@ -502,3 +502,14 @@ def test_with_no_limiter_backend_the_api_login_throttles_itself(alice: Any, use_
     settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
     use_mode("jwt", LOGIN_THROTTLE_RATE="2/min", LOGIN_IP_RATE="off")
     assert [_login("alice", password) for password in ("guess", "guess", "alice")] == [401, 401, 429]
+
+
+def test_failures_at_a_door_without_the_limiter_in_front_still_count_against_the_account(
+    alice: Any, use_mode: Any, settings: Any
+) -> None:
+    """A project's own password check through plain ModelBackend: Django's user_login_failed still counts."""
+    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+    use_mode("jwt", LOGIN_USERNAME_RATE="2/min", LOGIN_IP_RATE="off")
+    for _ in range(2):
+        assert auth.authenticate(None, username="alice", password="guess") is None
+    assert _login("alice", "alice") == 429
