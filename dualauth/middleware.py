@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 
-from . import current_request, reports, services
+from . import current_request, reports, services, throttling
 from .authentication import csrf_failure
 from .credentials import (
     CYCLED_KEYS_ATTR,
@@ -111,7 +111,7 @@ class DualAuthMiddleware:
         if self.async_mode:
             return self.__acall__(request)
         self._prepare(request)
-        with current_request.serving(request):
+        with current_request.serving(request), throttling.request_attempts():
             response = self.get_response(request)
         if _key_changed(request):
             services.follow_session_key(request, getattr(request, INITIAL_SESSION_KEY_ATTR, None))
@@ -119,7 +119,7 @@ class DualAuthMiddleware:
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
         self._prepare(request)
-        with current_request.serving(request):
+        with current_request.serving(request), throttling.request_attempts():
             response: HttpResponse = await self.get_response(request)
         if _key_changed(request):
             await sync_to_async(services.follow_session_key)(request, getattr(request, INITIAL_SESSION_KEY_ATTR, None))

@@ -31,6 +31,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -305,6 +306,17 @@ class Verdict:
 
 #: The attempt of this context between ``admit()`` and its outcome (a failure, a sign-in).
 _pending: ContextVar[Verdict | None] = ContextVar("dualauth_login_attempt", default=None)
+
+
+@contextlib.contextmanager
+def request_attempts() -> Iterator[None]:
+    """Inside, an attempt admitted and never settled (refused before any check, or a password checked with no
+    login after it) ends with the request, instead of standing in for the next check its thread makes."""
+    token = _pending.set(None)
+    try:
+        yield
+    finally:
+        _pending.reset(token)
 
 
 def admit(request: Any, credentials: dict[str, Any]) -> Verdict:

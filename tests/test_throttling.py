@@ -513,3 +513,16 @@ def test_failures_at_a_door_without_the_limiter_in_front_still_count_against_the
     for _ in range(2):
         assert auth.authenticate(None, username="alice", password="guess") is None
     assert _login("alice", "alice") == 429
+
+
+def test_an_attempt_refused_before_any_check_is_not_carried_to_the_next_one(
+    alice: Any, bob: Any, use_mode: Any, settings: Any
+) -> None:
+    """With no limiter backend in front, the API's login refuses before authenticate(); that attempt must end
+    with its request, not stand in for the next password check of the thread (which it would leave uncounted)."""
+    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+    use_mode("jwt", LOGIN_USERNAME_RATE="2/min", LOGIN_IP_RATE="off")
+    assert [_login("bob", password) for password in ("guess", "guess", "bob")] == [401, 401, 429]
+    for _ in range(2):
+        assert auth.authenticate(None, username="alice", password="guess") is None
+    assert _login("alice", "alice") == 429
