@@ -12,7 +12,7 @@ SERVE_PORT ?= 8000
 SERVE_WORKERS ?= 4
 SERVER ?= gunicorn
 
-.PHONY: install demo serve test suites docs screenshots test-sqlite test-postgres test-redis test-system chromium lint audit bench bench-internals mutation services clean
+.PHONY: install demo serve test suites coverage docs screenshots test-sqlite test-postgres test-redis test-system chromium lint audit bench bench-internals mutation services clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python >= 3.11 found; set PYTHON=..."; exit 1; }
@@ -62,9 +62,10 @@ test: chromium services $(STAMP)
 	$(BIN)/tox -e $(TOXENV)
 
 # The same suite three times: SQLite; PostgreSQL; PostgreSQL with the redis store and Redis sessions;
+# branch coverage of dualauth/ over the first and last of them, which must be 100%;
 # then the system tests: real gunicorn and uvicorn instances of the example project sharing PostgreSQL and Redis,
 # and the wheel installed into a fresh venv.
-suites: test-sqlite test-postgres test-redis test-system
+suites: test-sqlite test-postgres test-redis coverage test-system
 
 # The browser tests drive Debian's Chromium; install it where we may (root with apt), else they say why they skip.
 chromium:
@@ -76,13 +77,19 @@ chromium:
 		else echo "chromium not found and cannot be installed here: the browser tests will skip"; fi; }
 
 test-sqlite: $(SUITE_DEPS)
-	$(RUN)/pytest --cov=dualauth --cov-report=term --cov-fail-under=90
+	COVERAGE_FILE=.coverage.sqlite $(RUN)/pytest --cov=dualauth --cov-report=
 
 test-postgres: $(SUITE_DEPS)
 	DUALAUTH_TEST_DB=postgres $(RUN)/pytest -q -p no:cacheprovider
 
 test-redis: $(SUITE_DEPS)
-	DUALAUTH_TEST_DB=postgres DUALAUTH_TEST_STORE=redis $(RUN)/pytest -q -p no:cacheprovider
+	COVERAGE_FILE=.coverage.redis DUALAUTH_TEST_DB=postgres DUALAUTH_TEST_STORE=redis \
+		$(RUN)/pytest -q -p no:cacheprovider --cov=dualauth --cov-report=
+
+# Branch coverage of the SQLite and Redis runs together. `# pragma: no cover` only where a line cannot run here.
+coverage: $(SUITE_DEPS)
+	$(RUN)/coverage combine --keep --data-file=.coverage .coverage.sqlite .coverage.redis
+	$(RUN)/coverage report --data-file=.coverage --fail-under=100
 
 # dualauth against simplejwt and DRF sessions, in-process and over HTTP, on the machine's PostgreSQL and Redis.
 # Writes bench/results/<time>-<commit>.{md,json}; docs/benchmarks.md says how to read it. BENCH_ARGS passes options.
@@ -151,4 +158,4 @@ screenshots: $(STAMP) chromium
 		cp test-output/demo-pages/*-hybrid-0[23]-*.png docs/images/demo-pages/ && echo "copied the demo pages' screens"; fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .coverage build dist site *.egg-info demo.sqlite3 test-output .tox
+	rm -rf $(VENV) .pytest_cache .coverage .coverage.* build dist site *.egg-info demo.sqlite3 test-output .tox
