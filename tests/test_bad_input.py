@@ -196,7 +196,7 @@ def test_a_multipart_body_without_a_boundary_is_a_json_4xx(
     signer = SignInClient(flavour)
     signer.login("alice")
     response = signer.client.generic(
-        "POST", path, b"--x\r\n", content_type="multipart/form-data", HTTP_X_CSRFTOKEN=signer.csrf
+        "POST", path, b"--x\r\n", content_type="multipart/form-data", HTTP_X_CSRFTOKEN=signer.csrf()
     )
     _assert_json_error(response, status)
     assert AuthSession.objects.get(pk=signer.session_id).revoked_at is None

@@ -136,6 +136,44 @@ def test_on_a_redis_cluster_revocations_hold(
     assert [c.get("/api/auth/me/").status_code for c in clients] == expected
 
 
+CLIENT_NAME = "dualauth-under-test"
+
+
+def _open_connections(cluster: RedisCluster) -> int:
+    """The store's connections the nodes still hold (its client names them)."""
+    count = 0
+    for node in cluster.nodes:
+        probe = node.client()
+        count += sum(entry["name"] == CLIENT_NAME for entry in probe.client_list())
+        probe.close()
+    return count
+
+
+def test_closing_connections_as_each_request_ends_works_on_a_cluster(
+    cluster: RedisCluster, redis_store: Any, alice: Any
+) -> None:
+    redis_store(
+        cluster.url,
+        mode="jwt",
+        CONNECTION_FACTORY="dualauth.redis_cluster.ClusterConnectionFactory",
+        CLOSE_CONNECTION=True,
+        REDIS_CLIENT_KWARGS={"client_name": CLIENT_NAME},
+        SOCKET_CONNECT_TIMEOUT=0.5,
+        SOCKET_TIMEOUT=0.5,
+    )
+    client = SignInClient("header")
+    assert client.login("alice").status_code == 200
+    assert client.get("/api/auth/me/").status_code == 200
+    assert _open_connections(cluster) == 0
+    services.revoke(client.session_id, "admin")  # type: ignore[arg-type]
+    assert _open_connections(cluster) > 0  # outside a request, nothing closes them
+    assert client.get("/api/auth/me/").status_code == 401
+    assert _open_connections(cluster) == 0
+    pattern = f"*{KEY_PREFIX}{client.session_id}"
+    (entry,) = [node.client().get(key) for node in cluster.nodes for key in node.client().keys(pattern)]
+    assert json.loads(entry)["r"] == 1  # type: ignore[arg-type]
+
+
 def test_an_unreachable_cluster_is_an_outage_not_a_500(redis_store: Any, alice: Any) -> None:
     from django.core.management import call_command
 
