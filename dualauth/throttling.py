@@ -13,11 +13,9 @@ Two buckets, shared by every door:
   case-folded, so no spelling of one account opens a second bucket, and an
   existing account and an unknown name are counted alike.
 
-Counts live in the default cache, shared by every process. Where it cannot
-count (it fails, django-redis' ``IGNORE_EXCEPTIONS`` turning failures into
-``None``; or it is a ``DummyCache``), a process-local counter with the same
-rates takes over: throttling never switches off. Each bucket is a sliding
-window estimated from the counts of the current and the previous period.
+Each bucket is a sliding window (``dualauth.login_counts``) in the default
+cache, shared by every process, or in this process while that cache cannot
+count: throttling never switches off.
 
 ``dualauth.backends`` puts ``admit()`` in front of every ``authenticate()``;
 receivers of ``user_login_failed`` and ``user_logged_in`` settle each attempt.
@@ -28,8 +26,6 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
-import math
-import threading
 import time
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -37,12 +33,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.cache import DEFAULT_CACHE_ALIAS, caches
-from django.core.cache.backends.dummy import DummyCache
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 
-from . import current_request
+from . import current_request, login_counts
 from .client_info import client_ip
 from .conf import dualauth_settings
 
@@ -56,189 +48,21 @@ VERDICT_ATTR = "_dualauth_login_verdict"
 IN_FLIGHT_SECONDS = 30
 
 
-@dataclass(frozen=True)
-class Rate:
-    count: int
-    period: int
-
-
-def parse_rate(value: Any) -> Rate | None:
-    """``"10/min"`` (DRF's syntax) as a ``Rate``; ``None`` for off or anything else."""
-    if not isinstance(value, str) or value.count("/") != 1:
-        return None
-    count, period = value.split("/")
-    seconds = PERIODS.get(period[:1])
-    if not count.isdigit() or int(count) <= 0 or seconds is None:
-        return None
-    return Rate(int(count), seconds)
-
-
-def _rate(key: str) -> Rate | None:
+def _rate(key: str) -> login_counts.Rate | None:
     value = getattr(dualauth_settings, key)
     if value == OFF:
         return None
-    return parse_rate(dualauth_settings.LOGIN_THROTTLE_RATE if value is None else value)
+    return login_counts.parse_rate(dualauth_settings.LOGIN_THROTTLE_RATE if value is None else value)
 
 
-def ip_rate() -> Rate | None:
+def ip_rate() -> login_counts.Rate | None:
     """Attempts per client address: ``LOGIN_IP_RATE``, else ``LOGIN_THROTTLE_RATE``."""
     return _rate("LOGIN_IP_RATE")
 
 
-def username_rate() -> Rate | None:
+def username_rate() -> login_counts.Rate | None:
     """Failures per account: ``LOGIN_USERNAME_RATE``, else ``LOGIN_THROTTLE_RATE``."""
     return _rate("LOGIN_USERNAME_RATE")
-
-
-# Counting ---------------------------------------------------------------------------------------
-
-
-class CacheUnavailable(Exception):
-    """The shared cache cannot count now."""
-
-
-class SharedCounts:
-    """Counts in the default cache: ``add()`` then ``incr()``, atomic where the backend's are (Redis,
-    Memcached, local memory; the database and file caches read, then write)."""
-
-    def _cache(self) -> Any:
-        store = caches[DEFAULT_CACHE_ALIAS]
-        if isinstance(store, DummyCache):
-            raise CacheUnavailable("the default cache is a DummyCache, which counts nothing")
-        return store
-
-    def add(self, key: str, delta: int, timeout: int) -> int:
-        store = self._cache()
-        try:
-            if delta > 0 and store.add(key, delta, timeout) is True:
-                return delta
-            count = store.incr(key, delta)
-            store.touch(key, timeout)  # BaseCache.incr() writes with the default timeout
-        except ValueError:  # gone between add() and incr(): a new count
-            return 0 if delta < 0 else self.add(key, delta, timeout)
-        except Exception as exc:
-            raise CacheUnavailable(type(exc).__name__) from exc
-        if not isinstance(count, int):
-            raise CacheUnavailable("a failure answered as None (IGNORE_EXCEPTIONS)")
-        return count
-
-    def get(self, key: str) -> int:
-        store = self._cache()
-        try:
-            value = store.get(key, 0)
-        except Exception as exc:
-            raise CacheUnavailable(type(exc).__name__) from exc
-        return value if isinstance(value, int) else 0
-
-
-class LocalCounts:
-    """The same counts in this process's memory, while the shared cache cannot count; at most ``max_keys``."""
-
-    max_keys = 100_000
-
-    def __init__(self) -> None:
-        self._counts: dict[str, tuple[float, int]] = {}
-        self._lock = threading.Lock()
-
-    def add(self, key: str, delta: int, timeout: int) -> int:
-        now = time.monotonic()
-        with self._lock:
-            expires, count = self._counts.get(key, (0.0, 0))
-            if expires <= now:
-                self._make_room(now)
-                expires, count = now + timeout, 0
-            count = max(0, count + delta)
-            self._counts[key] = (expires, count)
-            return count
-
-    def _make_room(self, now: float) -> None:
-        if len(self._counts) < self.max_keys:
-            return
-        live = {key: value for key, value in self._counts.items() if value[0] > now}
-        if len(live) >= self.max_keys:  # the half that expires first goes
-            ordered = sorted(live.items(), key=lambda item: item[1][0])
-            live = dict(ordered[len(ordered) // 2 :])
-        self._counts = live
-
-    def get(self, key: str) -> int:
-        with self._lock:
-            expires, count = self._counts.get(key, (0.0, 0))
-            return count if expires > time.monotonic() else 0
-
-
-_shared = SharedCounts()
-_local = LocalCounts()
-_outage = threading.Event()
-_logged_at = 0.0
-#: A cache that keeps failing and answering (one shard of several down) is logged once per this many seconds.
-LOG_INTERVAL = 60.0
-
-
-def _fallback(exc: CacheUnavailable) -> LocalCounts:
-    """This process counts alone: logged once per outage."""
-    global _logged_at
-    if not _outage.is_set():
-        _outage.set()
-        now = time.monotonic()
-        if now - _logged_at >= LOG_INTERVAL:
-            _logged_at = now
-            logger.warning("dualauth: login throttling cannot count in the cache (%s); counting in this process", exc)
-    return _local
-
-
-def _shared_answered() -> None:
-    if _outage.is_set():
-        _outage.clear()
-        logger.warning("dualauth: login throttling counts in the cache again")
-
-
-@receiver(setting_changed, dispatch_uid="dualauth.throttling.reset")
-def _reset(*, setting: str, **kwargs: Any) -> None:
-    """Another cache, or other rates: what this process counted alone no longer applies."""
-    global _local, _logged_at
-    if setting in ("CACHES", "DUALAUTH"):
-        _local = LocalCounts()
-        _outage.clear()
-        _logged_at = 0.0
-
-
-@dataclass(frozen=True)
-class _Window:
-    """A sliding window: this period's count, and the previous period's in the share still inside it."""
-
-    key: str
-    rate: Rate
-
-    def _keys(self, now: float) -> tuple[str, str, float]:
-        index = math.floor(now / self.rate.period)
-        return f"{self.key}:{index}", f"{self.key}:{index - 1}", now / self.rate.period - index
-
-    def add(self, counts: SharedCounts | LocalCounts, now: float) -> tuple[int, int, float]:
-        """Count one more; return (this period's count, the previous one's, how far into this period)."""
-        current, previous, elapsed = self._keys(now)
-        return counts.add(current, 1, 2 * self.rate.period), counts.get(previous), elapsed
-
-    def read(self, counts: SharedCounts | LocalCounts, now: float) -> tuple[int, int, float]:
-        current, previous, elapsed = self._keys(now)
-        return counts.get(current), counts.get(previous), elapsed
-
-    def wait(self, current: int, previous: int, elapsed: float, limit: float) -> int:
-        """Seconds until the window holds at most ``limit``, as the previous period's share runs out."""
-        period = self.rate.period
-        if current > limit:  # not before this period is the previous one, and enough of it has passed
-            return max(1, math.ceil(period * (1 - elapsed) + period * (1 - limit / current)))
-        if previous <= 0:
-            return 1
-        needed = 1 - (limit - current) / previous
-        return max(1, math.ceil(period * (needed - elapsed)))
-
-
-def _estimate(current: int, previous: int, elapsed: float) -> float:
-    return current + previous * (1 - elapsed)
-
-
-def _window(bucket: str, ident: str, rate: Rate) -> _Window:
-    return _Window(f"dualauth:login:{bucket}:{ident}", rate)
 
 
 def _address(request: Any) -> str:
@@ -297,7 +121,7 @@ class Verdict:
     account: str | None = None
     #: The attempt holds a place in the account's bucket until its outcome is known (or ``IN_FLIGHT_SECONDS``).
     in_flight: bool = False
-    counts: SharedCounts | LocalCounts | None = None
+    counts: login_counts.Counts | None = None
 
     @property
     def refused(self) -> bool:
@@ -333,7 +157,7 @@ def admit(request: Any, credentials: dict[str, Any]) -> Verdict:
     account = account_key(identifier(credentials))
     rate = ip_rate()
     if rate is not None and request is not None:
-        waits.extend(_count_address(_window("ip", _address(request), rate), now))
+        waits.extend(_count_address(login_counts.window("ip", _address(request), rate), now))
     in_flight, counts = False, None
     rate = username_rate()
     if rate is not None and account is not None and not waits:
@@ -348,37 +172,37 @@ def admit(request: Any, credentials: dict[str, Any]) -> Verdict:
     return verdict
 
 
-def _count_address(window: _Window, now: float) -> list[int]:
+def _count_address(window: login_counts.Window, now: float) -> list[int]:
     try:
-        current, previous, elapsed = window.add(_shared, now)
-        _shared_answered()
-    except CacheUnavailable as exc:
-        current, previous, elapsed = window.add(_fallback(exc), now)
-    if _estimate(current, previous, elapsed) > window.rate.count:
+        current, previous, elapsed = window.add(login_counts.SHARED, now)
+        login_counts.shared_answered()
+    except login_counts.CacheUnavailable as exc:
+        current, previous, elapsed = window.add(login_counts.fallback(exc), now)
+    if login_counts.estimate(current, previous, elapsed) > window.rate.count:
         return [window.wait(current, previous, elapsed, window.rate.count - 1)]
     return []
 
 
-def _hold_account(account: str, rate: Rate, now: float) -> tuple[int | None, SharedCounts | LocalCounts]:
+def _hold_account(account: str, rate: login_counts.Rate, now: float) -> tuple[int | None, login_counts.Counts]:
     """Take a place among the account's attempts in flight, then judge failures and places together."""
-    window, flight = _window("account", account, rate), f"dualauth:login:flight:{account}"
-    counts: SharedCounts | LocalCounts = _shared
+    window, flight = login_counts.window("account", account, rate), f"dualauth:login:flight:{account}"
+    counts: login_counts.Counts = login_counts.SHARED
     try:
         in_flight = counts.add(flight, 1, IN_FLIGHT_SECONDS)  # a write: only a write can tell a failing cache
         current, previous, elapsed = window.read(counts, now)
-        _shared_answered()
-    except CacheUnavailable as exc:
-        counts = _fallback(exc)
+        login_counts.shared_answered()
+    except login_counts.CacheUnavailable as exc:
+        counts = login_counts.fallback(exc)
         in_flight = counts.add(flight, 1, IN_FLIGHT_SECONDS)
         current, previous, elapsed = window.read(counts, now)
-    if _estimate(current, previous, elapsed) + in_flight > rate.count:
+    if login_counts.estimate(current, previous, elapsed) + in_flight > rate.count:
         _release(counts, account)
         return window.wait(current + in_flight - 1, previous, elapsed, rate.count - 1), counts
     return None, counts
 
 
-def _release(counts: SharedCounts | LocalCounts, account: str) -> None:
-    with contextlib.suppress(CacheUnavailable):  # else the place expires by itself after IN_FLIGHT_SECONDS
+def _release(counts: login_counts.Counts, account: str) -> None:
+    with contextlib.suppress(login_counts.CacheUnavailable):  # else the place expires by itself after IN_FLIGHT_SECONDS
         counts.add(f"dualauth:login:flight:{account}", -1, IN_FLIGHT_SECONDS)
 
 
@@ -395,11 +219,11 @@ def failed(credentials: dict[str, Any]) -> None:
         return
     if verdict is not None and verdict.counts is not None:  # admitted: its place in flight becomes the failure
         _release(verdict.counts, account)
-    window = _window("account", account, rate)
+    window = login_counts.window("account", account, rate)
     try:
-        window.add(_shared, time.time())
-    except CacheUnavailable as exc:
-        window.add(_fallback(exc), time.time())
+        window.add(login_counts.SHARED, time.time())
+    except login_counts.CacheUnavailable as exc:
+        window.add(login_counts.fallback(exc), time.time())
 
 
 def succeeded() -> None:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from dualauth import throttling
+from dualauth import login_counts, throttling
 from dualauth.models import AuthSession
 
 from .conftest import SignInClient, require_programs
@@ -328,7 +328,7 @@ def test_retry_after_is_when_an_attempt_is_admitted_again(use_mode: Any, monkeyp
 def test_refused_attempts_outside_any_request_add_no_failures(alice: Any, use_mode: Any, monkeypatch: Any) -> None:
     use_mode("jwt", LOGIN_USERNAME_RATE="3/min", LOGIN_IP_RATE="off")
     monkeypatch.setattr(throttling.time, "time", lambda: 1_800_000_000.0)  # one period throughout
-    window = throttling._window("account", "alice", throttling.username_rate())  # type: ignore[arg-type]
+    window = login_counts.window("account", "alice", throttling.username_rate())  # type: ignore[arg-type]
 
     def failures() -> Any:
         return cache.get(window._keys(time.time())[0])
@@ -342,7 +342,7 @@ def test_refused_attempts_outside_any_request_add_no_failures(alice: Any, use_mo
 
 
 def test_the_local_counter_stays_bounded() -> None:
-    counts = throttling.LocalCounts()
+    counts = login_counts.LocalCounts()
     counts.max_keys = 100
     for n in range(1000):
         counts.add(f"k{n}", 1, 60)
@@ -384,10 +384,10 @@ def test_a_first_backend_that_cannot_be_imported_is_not_taken_for_the_limiter(se
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("10/min", throttling.Rate(10, 60)),
-        ("3/s", throttling.Rate(3, 1)),
-        ("5/hour", throttling.Rate(5, 3600)),
-        ("1/day", throttling.Rate(1, 86400)),
+        ("10/min", login_counts.Rate(10, 60)),
+        ("3/s", login_counts.Rate(3, 1)),
+        ("5/hour", login_counts.Rate(5, 3600)),
+        ("1/day", login_counts.Rate(1, 86400)),
         ("0/min", None),
         ("-1/min", None),
         ("ten/min", None),
@@ -400,11 +400,11 @@ def test_a_first_backend_that_cannot_be_imported_is_not_taken_for_the_limiter(se
     ],
 )
 def test_a_rate_is_drfs_syntax_or_nothing(value: Any, expected: Any) -> None:
-    assert throttling.parse_rate(value) == expected
+    assert login_counts.parse_rate(value) == expected
 
 
 def test_a_count_that_expires_between_add_and_incr_starts_again(settings: Any, monkeypatch: Any) -> None:
-    counts = throttling.SharedCounts()
+    counts = login_counts.SharedCounts()
     store = counts._cache()
     real_add = store.add
     raced: list[bool] = []
@@ -456,17 +456,17 @@ def test_a_cache_that_half_fails_still_throttles_in_process(
 
 
 def test_a_flapping_cache_is_logged_once_per_interval(caplog: Any, monkeypatch: Any) -> None:
-    monkeypatch.setattr(throttling, "_logged_at", 0.0)
+    monkeypatch.setattr(login_counts, "_logged_at", 0.0)
     with caplog.at_level(logging.WARNING, logger="dualauth"):
         for _ in range(3):
-            throttling._fallback(throttling.CacheUnavailable("ConnectionError"))
-            throttling._shared_answered()
+            login_counts.fallback(login_counts.CacheUnavailable("ConnectionError"))
+            login_counts.shared_answered()
     assert caplog.text.count("cannot count in the cache") == 1
     assert caplog.text.count("counts in the cache again") == 3
 
 
 def test_the_local_counter_drops_what_expired_before_what_is_live() -> None:
-    counts = throttling.LocalCounts()
+    counts = login_counts.LocalCounts()
     counts.max_keys = 4
     for name, timeout in (("expired0", 0), ("expired1", 0), ("live0", 60), ("live1", 60)):
         counts.add(name, 1, timeout)
@@ -476,7 +476,7 @@ def test_the_local_counter_drops_what_expired_before_what_is_live() -> None:
 
 
 def test_the_wait_never_divides_by_an_empty_previous_period() -> None:
-    window = throttling._window("ip", "192.0.2.1", throttling.Rate(3, 60))
+    window = login_counts.window("ip", "192.0.2.1", login_counts.Rate(3, 60))
     assert window.wait(current=2, previous=0, elapsed=0.5, limit=2) == 1
 
 
