@@ -112,3 +112,62 @@ def test_killing_an_ended_token_sign_in_does_nothing(alice: Any, use_mode: Any) 
     started = _jwt_sign_in(alice)
     services.revoke(started.auth_session.pk, Reason.LOGOUT)
     assert services.kill_session(AuthSession.objects.get(pk=started.auth_session.pk)) is False
+
+
+def test_a_pasted_token_may_carry_whitespace_and_a_refusal_says_token_not_valid(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    started = _jwt_sign_in(alice)
+    assert started.tokens is not None
+    assert services.inspect_token(f"  {started.tokens.access}\n").auth_session == started.auth_session
+    with pytest.raises(SignInRefused) as refused:
+        services.inspect_token("not a token")
+    assert (refused.value.code, str(refused.value.detail)) == ("token_not_valid", str(services.INVALID_TOKEN))
+
+
+def test_a_token_without_a_type_claim_reports_none(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    token = RefreshToken()
+    token["user_id"] = str(alice.pk)
+    del token["token_type"]
+    report = services.inspect_token(str(token))
+    assert report.token_type == ""
+    assert not report.revocable
+
+
+def test_a_legacy_refresh_token_whose_row_is_gone_is_blacklisted_until_its_own_expiry(
+    alice: Any, use_mode: Any
+) -> None:
+    """simplejwt's flushexpiredtokens (or a purge) removed its outstanding row: the blacklisting writes a new one,
+    the token's user's, lasting as the token does."""
+    use_mode("jwt")
+    legacy = SimpleRefreshToken.for_user(alice)
+    OutstandingToken.objects.filter(jti=legacy["jti"]).delete()
+    assert services.revoke_token(services.inspect_token(str(legacy))) is True
+    row = OutstandingToken.objects.get(jti=legacy["jti"])
+    assert (row.user_id, int(row.expires_at.timestamp())) == (alice.pk, legacy["exp"])
+    assert BlacklistedToken.objects.filter(token=row).exists()
+
+
+def test_a_refresh_token_without_a_jti_has_nothing_to_blacklist(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    token = RefreshToken()
+    token["user_id"] = str(alice.pk)
+    del token["jti"]
+    report = services.inspect_token(str(token))
+    assert services.revoke_token(report) is False
+    assert not BlacklistedToken.objects.exists()
+
+
+def test_killing_a_live_session_ends_its_sign_in_with_the_reason(alice: Any, use_mode: Any) -> None:
+    use_mode("session")
+    client = SignInClient("session")
+    client.login("alice")
+    assert services.kill_session(AuthSession.objects.get(pk=client.session_id), Reason.USER) is True
+    assert AuthSession.objects.get(pk=client.session_id).revoked_reason == Reason.USER
+
+
+def test_a_cleanup_with_nothing_to_remove_counts_zero(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    _jwt_sign_in(alice)
+    result = services.cleanup()
+    assert (result.sign_ins, result.tokens) == (0, 0)
