@@ -93,6 +93,9 @@ def test_a_redis_store_that_evicts_is_reported(settings: Any, options: tuple[str
     try:
         settings.CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": server.url}}
         assert _ids(settings, STORE="redis") == expected
+        if expected:
+            (warning,) = check_deployment()
+            assert f"maxmemory-policy {options[-1]!r}" in warning.msg
     finally:
         server.close()
 
