@@ -524,3 +524,26 @@ def test_a_new_server_run_is_re_synced_by_one_thread_only(redis: RedisServer, pa
     assert _blocked_read(store, sid, handled) == store.database.get(sid)
     assert redis.client().get(boot_key) == recorded, "the waiting thread wrote nothing"
     assert store._outage_started is None
+
+
+def test_during_the_back_off_only_a_revocation_pays_for_a_write(
+    redis: RedisServer, partition: Partition, alice: Any, monkeypatch: Any
+) -> None:
+    """A live sign-in's change waits for the re-sync; a revocation is tried at once (Redis may be back)."""
+    store, sid = _seen(partition)
+    other = SignInClient("header")
+    assert other.login("alice").status_code == 200
+    _backed_off(store, sid, partition)
+    monkeypatch.setattr(store, "_retry_at", time.monotonic() + 60)
+    written: list[Any] = []
+    real_write = store._write
+
+    def counted(client: Any, state: Any) -> None:
+        written.append(state.sid)
+        real_write(client, state)
+
+    monkeypatch.setattr(store, "_write", counted)
+    store.changed(sid)  # live: remembered for the re-sync
+    assert written == []
+    services.revoke(other.session_id, "admin")  # type: ignore[arg-type]
+    assert written == [uuid.UUID(other.session_id)]

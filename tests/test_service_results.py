@@ -17,7 +17,7 @@ from rest_framework_simplejwt.tokens import RefreshToken as SimpleRefreshToken
 from dualauth import services, user_marks
 from dualauth.exceptions import NotRecorded, SignInRefused
 from dualauth.models import AuthSession, Kind, Reason
-from dualauth.tokens import AccessToken
+from dualauth.tokens import AccessToken, RefreshToken
 
 from .conftest import SignInClient, session_exists
 
@@ -456,3 +456,108 @@ def test_a_new_session_key_that_cannot_be_read_is_left_for_the_next_touch(alice:
     request.session = _UnreadableSession()
     services.follow_session_key(request, row.session_key)
     assert AuthSession.objects.get().session_key == row.session_key
+
+
+# Found by mutation testing of refreshing, django_sessions -------------------------------------------------------
+
+
+def _refused_refresh(raw: str) -> SignInRefused:
+    with pytest.raises(SignInRefused) as refused:
+        services.refresh(raw, RequestFactory().post("/"))
+    return refused.value
+
+
+def test_a_refresh_token_with_a_malformed_sid_is_refused_even_when_legacy_tokens_are_adopted(
+    alice: Any, use_mode: Any
+) -> None:
+    use_mode("jwt", ADOPT_LEGACY_TOKENS=True)
+    token = RefreshToken()
+    token["user_id"] = str(alice.pk)
+    token["sid"] = "not-a-uuid"
+    refused = _refused_refresh(str(token))
+    assert (refused.code, str(refused.detail)) == ("token_not_valid", str(services.INVALID_TOKEN))
+    assert not AuthSession.objects.exists(), "not adopted as a legacy token"
+
+
+def test_a_refresh_token_naming_a_session_sign_in_is_refused_and_ends_nothing(alice: Any, use_mode: Any) -> None:
+    use_mode("hybrid")
+    request = _request_with_session()
+    session_row = services.sign_in(request, alice, "session").auth_session
+    token = RefreshToken()
+    token["user_id"] = str(alice.pk)
+    token["sid"] = str(session_row.pk)
+    refused = _refused_refresh(str(token))
+    assert (refused.code, str(refused.detail)) == ("token_not_valid", str(services.INVALID_TOKEN))
+    assert services.check(session_row.pk, Kind.SESSION) is not None
+
+
+def test_a_refresh_token_of_another_user_says_token_not_valid(alice: Any, bob: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    token = RefreshToken()
+    token["user_id"] = str(bob.pk)
+    token["sid"] = str(_jwt(alice).auth_session.pk)
+    refused = _refused_refresh(str(token))
+    assert (refused.code, str(refused.detail)) == ("token_not_valid", str(services.INVALID_TOKEN))
+
+
+def test_a_legacy_token_of_no_user_is_not_adopted_and_says_token_not_valid(use_mode: Any) -> None:
+    use_mode("jwt", ADOPT_LEGACY_TOKENS=True)
+    token = RefreshToken()
+    token["user_id"] = "987654"
+    refused = _refused_refresh(str(token))
+    assert (refused.code, str(refused.detail)) == ("token_not_valid", str(services.INVALID_TOKEN))
+
+
+def test_a_legacy_token_whose_outstanding_row_is_gone_is_adopted_and_blacklisted(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt", ADOPT_LEGACY_TOKENS=True)
+    legacy = SimpleRefreshToken.for_user(alice)
+    OutstandingToken.objects.filter(jti=legacy["jti"]).delete()
+    adopted = services.refresh(str(legacy), RequestFactory().post("/"))
+    assert adopted.auth_session.user == alice
+    row = OutstandingToken.objects.get(jti=legacy["jti"])
+    assert (row.user_id, int(row.expires_at.timestamp())) == (alice.pk, legacy["exp"])
+    assert _refused_refresh(str(legacy)).code == "token_not_valid", "adopted once only"
+
+
+@pytest.mark.usefixtures("_without_the_blacklist_app")
+def test_without_the_blacklist_app_the_token_just_replaced_is_still_told_apart(alice: Any, settings: Any) -> None:
+    """REFRESH_REUSE_GRACE: the sign-in's row remembers the token its last rotation replaced, blacklist or not."""
+    settings.DUALAUTH = {**settings.DUALAUTH, "REFRESH_REUSE_GRACE": 30}
+    started = _jwt(alice)
+    assert started.tokens is not None
+    services.refresh(started.tokens.refresh, RequestFactory().post("/"))
+    assert _refused_refresh(started.tokens.refresh).code == "refresh_conflict"
+    assert services.check(started.auth_session.pk, Kind.JWT) is not None, "not taken for theft"
+
+
+def test_a_logout_of_the_requests_session_is_djangos_logout(
+    alice: Any, use_mode: Any, capture_signal: Any, caplog: Any
+) -> None:
+    from django.contrib.auth.signals import user_logged_out
+
+    use_mode("session")
+    request = _request_with_session()
+    services.sign_in(request, alice, "session")
+    request.user = alice
+    sent = capture_signal(user_logged_out)
+    with caplog.at_level(logging.WARNING, logger="dualauth"):
+        services.end_request_session(request)
+    assert [(kwargs["request"], kwargs["user"]) for kwargs in sent] == [(request, alice)]
+    assert not request.user.is_authenticated
+    assert not caplog.text
+
+
+def test_a_session_engine_that_fails_at_logout_is_logged_by_its_error(alice: Any, use_mode: Any, caplog: Any) -> None:
+    use_mode("session")
+    request = _request_with_session()
+    services.sign_in(request, alice, "session")
+    request.user = alice
+
+    def unreachable() -> None:
+        raise ConnectionError("the session store went away")
+
+    request.session.flush = unreachable
+    with caplog.at_level(logging.WARNING, logger="dualauth"):
+        services.end_request_session(request)
+    assert "the session engine could not delete a logged-out session (ConnectionError)" in caplog.text
+    assert request.session.is_empty()

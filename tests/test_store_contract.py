@@ -123,3 +123,31 @@ def test_a_site_without_time_zones_is_served_alike(store: BaseStore, alice: Any,
     state = store.get(sid)
     assert state is not None
     assert state.revoked
+
+
+class _Unfinished(BaseStore):
+    """A project's store that forgot the two methods every store must have."""
+
+
+class _Minimal(BaseStore):
+    """The least a store must be: ``get()`` and ``changed()``; the rest has defaults."""
+
+    def get(self, sid: uuid.UUID) -> SignInState | None:
+        return None
+
+    def changed(self, sid: uuid.UUID) -> None:
+        pass
+
+
+def test_a_store_without_get_or_changed_says_which_it_lacks() -> None:
+    with pytest.raises(NotImplementedError, match=r"^subclasses of BaseStore must provide a get\(\) method$"):
+        _Unfinished().get(uuid.uuid4())
+    with pytest.raises(NotImplementedError, match=r"^subclasses of BaseStore must provide a changed\(\) method$"):
+        _Unfinished().changed(uuid.uuid4())
+
+
+def test_a_store_with_no_copy_has_nothing_to_resync_or_flush() -> None:
+    store = _Minimal()
+    assert store.resync([uuid.uuid4(), uuid.uuid4()]) == 0
+    assert store.flush() is True
+    assert store.get_overlapping(uuid.uuid4(), lambda: "user") == (None, "user")
