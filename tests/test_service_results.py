@@ -561,3 +561,29 @@ def test_a_session_engine_that_fails_at_logout_is_logged_by_its_error(alice: Any
         services.end_request_session(request)
     assert "the session engine could not delete a logged-out session (ConnectionError)" in caplog.text
     assert request.session.is_empty()
+
+
+@pytest.mark.parametrize("ended_by", ["revocation", "deactivation", "password"])
+def test_a_refresh_of_an_ended_sign_in_says_session_ended(alice: Any, use_mode: Any, ended_by: str) -> None:
+    use_mode("jwt")
+    started = _jwt(alice)
+    assert started.tokens is not None
+    if ended_by == "revocation":
+        services.revoke(started.auth_session.pk, Reason.ADMIN)
+    elif ended_by == "deactivation":
+        type(alice).objects.filter(pk=alice.pk).update(is_active=False)
+    else:
+        type(alice).objects.filter(pk=alice.pk).update(password="pbkdf2_sha256$1$set-by-sql$" + "x" * 43)
+    refused = _refused_refresh(started.tokens.refresh)
+    assert (refused.code, str(refused.detail)) == ("session_ended", str(services.ENDED))
+
+
+def test_a_refresh_records_where_it_came_from(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    started = _jwt(alice)
+    assert started.tokens is not None
+    request = RequestFactory().post("/", REMOTE_ADDR="198.51.100.7", HTTP_USER_AGENT="refresher/2.0")
+    services.refresh(started.tokens.refresh, request)
+    row = AuthSession.objects.get(pk=started.auth_session.pk)
+    assert (row.ip, row.user_agent) == ("198.51.100.7", "refresher/2.0")
+    assert row.rotated_at is not None
