@@ -1,10 +1,10 @@
-"""For tests/test_openapi.py: the example project's URLs plus its notes API on dualauth's JWT and session classes
+"""For tests/test_openapi.py: the suite's URLs plus its notes API on dualauth's JWT and session classes
 named explicitly, as a project may name them on its own views (``@pytest.mark.urls("tests.openapi_urls")``)."""
 
 from django.urls import include, path
 
 from dualauth.authentication import JWTAuthentication, SessionAuthentication
-from example_project.notes.views import NoteList
+from tests.project.views import NoteList
 
 
 class TokenNotes(NoteList):
@@ -18,5 +18,5 @@ class SessionNotes(NoteList):
 urlpatterns = [
     path("api/token-notes/", TokenNotes.as_view()),
     path("api/session-notes/", SessionNotes.as_view()),
-    path("", include("example_project.urls")),
+    path("", include("tests.urls")),
 ]

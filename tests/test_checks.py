@@ -160,6 +160,7 @@ def _all_ids() -> list[str]:
     return [message.id for message in checks.run_checks(include_deployment_checks=False) if message.id]
 
 
+@pytest.mark.urls("example_project.urls")
 def test_the_example_projects_wiring_is_clean() -> None:
     assert [i for i in _all_ids() if i.startswith("dualauth.")] == []
 

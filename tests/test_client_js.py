@@ -15,7 +15,7 @@ import pytest
 
 from .browser import chromium_fixture, page_fixture  # noqa: F401 (fixtures)
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("example_project.urls")]  # its demo page
 
 # The live server answers concurrent requests from concurrent threads. On the suite's in-memory SQLite they would
 # all share the test's one connection, which sqlite3 does not allow (Python 3.13: "bad parameter or other API

@@ -115,7 +115,6 @@ def test_a_login_that_authenticated_before_a_promotion_is_refused(
 
 
 @pytest.mark.requirement("DA-PRIVILEGE-CHANGE")
-@pytest.mark.urls("tests.urls")
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_a_promotion_by_queryset_update_ends_every_kind_before_it_grants_anything(
     alice: Any, use_mode: Any, flavour: str
@@ -235,7 +234,6 @@ def test_with_revoke_on_password_change_off_an_update_of_the_password_keeps_toke
 
 
 @pytest.mark.requirement("DA-PRIVILEGE-CHANGE")
-@pytest.mark.urls("tests.urls")
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_the_sign_in_that_promoted_its_own_user_keeps_working(alice: Any, use_mode: Any, flavour: str) -> None:
     """The user's own change through the model (a sudo flow) keeps that sign-in, now with the new rights; a
@@ -410,7 +408,6 @@ def test_a_nullable_privilege_field_set_for_the_first_time_by_save_ends_the_othe
 
 
 @pytest.mark.requirement("DA-PRIVILEGE-CHANGE")
-@pytest.mark.urls("tests.urls")
 def test_a_promotion_saved_from_a_partly_loaded_user_is_seen_at_the_save(alice: Any, use_mode: Any) -> None:
     """``only()`` leaves ``is_staff`` unknown before the save: the sign-ins' marks tell whether it changed."""
     clients = _everywhere(use_mode)
@@ -421,7 +418,6 @@ def test_a_promotion_saved_from_a_partly_loaded_user_is_seen_at_the_save(alice: 
     assert all(c.get("/staff-only/").status_code == 401 for c in clients)
 
 
-@pytest.mark.urls("tests.urls")
 @pytest.mark.parametrize("flavour", ["header", "cookie"])
 def test_a_request_of_the_changing_sign_in_while_the_others_end_is_still_its_own(
     alice: Any, use_mode: Any, monkeypatch: Any, flavour: str

@@ -18,7 +18,7 @@ import pytest
 from .browser import VIEWPORT, chromium_fixture, screenshot  # noqa: F401 (fixtures)
 from .conftest import SignInClient
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("example_project.urls")]
 
 PAGES = {"session": "/demo/session/", "jwt": "/demo/tokens/"}
 TOKEN_COOKIES = ("dualauth_access", "dualauth_refresh")

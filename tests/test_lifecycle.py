@@ -10,9 +10,9 @@ from django.conf import settings
 from django.test import Client
 
 from dualauth.models import AuthSession
-from example_project.notes.models import Note
 
 from .conftest import SignInClient, session_exists, stored_session_count
+from .project.models import Note
 
 pytestmark = pytest.mark.django_db
 
@@ -148,7 +148,6 @@ def test_no_session_is_stored_for_anonymous_requests(alice: Any, use_mode: Any) 
 # A session's key changes under its sign-in (a step-up) ---------------------------------------------
 
 
-@pytest.mark.urls("tests.urls")
 def test_a_request_with_the_old_id_during_a_step_up_does_not_end_the_sign_in(alice: Any, use_mode: Any) -> None:
     """Another tab still sends the id a step-up just replaced: its session is gone, but the sign-in moved
     with the new id at once, so nothing takes it for a lost session."""
@@ -168,7 +167,6 @@ def test_a_request_with_the_old_id_during_a_step_up_does_not_end_the_sign_in(ali
     assert AuthSession.objects.get(pk=browser.session_id).revoked_at is None
 
 
-@pytest.mark.urls("tests.urls")
 def test_an_async_step_up_moves_the_sign_in_with_the_new_id_at_once(alice: Any, use_mode: Any) -> None:
     """As the sync step-up: another tab's request with the old id, made meanwhile, does not end it."""
     from asgiref.sync import async_to_sync

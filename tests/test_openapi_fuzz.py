@@ -1,4 +1,4 @@
-"""Schemathesis against the example project's API, from the schema it serves, in process (WSGI).
+"""Schemathesis against the API of the suite's project (tests/urls.py), from the schema it serves, in process (WSGI).
 
 Each request carries a fresh sign-in of a real user, so logout, revoking a sign-in or revoking the
 others never leave the fuzzer signed out. At dualauth's endpoints, data that fits the schema must get
@@ -66,7 +66,7 @@ def _keep_the_tests_connection() -> Iterator[None]:
 
 
 def _load(*, security_parameters: bool) -> Any:
-    """The schema the example project serves; loading it needs no database (no credential is presented)."""
+    """The schema the suite's project serves; loading it needs no database (no credential is presented)."""
     schema = schemathesis.openapi.from_wsgi(
         "/api/schema/", WSGIHandler(), headers={"Accept": "application/vnd.oai.openapi+json"}
     )
@@ -114,7 +114,7 @@ def exercise(case: Any, sign_in: Any) -> None:
     positive = case.meta is None or case.meta.generation.mode == GenerationMode.POSITIVE
     if positive:
         _use_real_values(case, signin)
-    # The demo's own views (notes) do not document their refusals: there, only "no 5xx" is asked.
+    # The project's own views (notes, password change) do not document their refusals: there, only "no 5xx" is asked.
     dualauth = case.operation.path.startswith("/api/auth/")
     checks = CONFORMANCE if positive and dualauth else [not_a_server_error]
     case.call_and_validate(headers=headers, cookies=cookies, checks=checks)

@@ -170,7 +170,7 @@ def test_a_failure_inside_a_session_logout_reports_no_session_key(
 def test_a_failure_inside_a_password_view_reports_no_password(
     make_user: Any, use_mode: Any, monkeypatch: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The example project's password change: a project's own view marked as the docs say."""
+    """The password change of the suite's project (tests/project/): a project's own view marked as the docs say."""
     from django.contrib.auth.models import User
 
     use_mode("hybrid")
@@ -189,7 +189,6 @@ def test_a_failure_inside_a_password_view_reports_no_password(
 
 
 @pytest.mark.requirement("ASVS-V16.2.5")
-@pytest.mark.urls("tests.urls")
 def test_any_view_failing_reports_no_token_cookie(alice: Any, use_mode: Any, caplog: pytest.LogCaptureFixture) -> None:
     """dualauth's cookies carry live tokens under names Django's filter need not know ("at" and "rt" here; the
     default names contain AUTH, which Django's filter happens to hide); every request hides them."""
@@ -224,7 +223,6 @@ def test_a_failure_inside_the_admins_revoke_a_token_screen_reports_no_token(
 
 
 @pytest.mark.requirement("ASVS-V16.2.5")
-@pytest.mark.urls("tests.urls")
 def test_renamed_csrf_cookie_and_jwt_header_stay_out_of_reports(
     alice: Any, use_mode: Any, settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -283,7 +281,6 @@ def project_filter(settings: Any) -> Any:
 
 
 @pytest.mark.requirement("ASVS-V16.2.5")
-@pytest.mark.urls("tests.urls")
 def test_the_projects_own_filter_keeps_hiding_what_it_hides(
     alice: Any, use_mode: Any, project_filter: Any, caplog: pytest.LogCaptureFixture
 ) -> None:

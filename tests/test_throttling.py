@@ -279,7 +279,6 @@ def test_a_case_variant_tells_nothing_about_whether_the_account_exists(alice: An
     assert _login(name.upper(), "guess", ip="192.0.2.9") == 429
 
 
-@pytest.mark.urls("tests.urls")
 def test_a_password_check_without_the_request_counts_against_the_address(use_mode: Any) -> None:
     use_mode("hybrid", LOGIN_IP_RATE="3/min", LOGIN_USERNAME_RATE="off")
     client = Client()

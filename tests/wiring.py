@@ -94,5 +94,5 @@ urlpatterns = [
     path("misspelt/", include(Misspelt)),  # type: ignore[arg-type]
     path("v1/", include(nested)),
     path("simplejwt/token/", TokenObtainPairView.as_view()),
-    path("", include("example_project.urls")),
+    path("", include("tests.urls")),
 ]
