@@ -83,6 +83,7 @@ urlpatterns = [
     path("api/auth/", include("dualauth.urls")),
     path("api/notes/", project.NoteList.as_view()),
     path("api/account/password/", project.PasswordChange.as_view()),
+    path("client-js/", project.client_js),
     path("become-staff/", become_staff),
     path("staff-only/", StaffOnly.as_view()),
     path("step-up/", step_up),

@@ -1,10 +1,11 @@
-"""A project's own views: a protected API, a password change and a plain page."""
+"""A project's own views: a protected API, a password change, a plain page and a page that loads client.js."""
 
 from typing import Any
 
 from django.contrib.auth import update_session_auth_hash
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.templatetags.static import static
 from django.utils.html import format_html
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
@@ -67,3 +68,9 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return HttpResponse(format_html("<p>Signed in as <strong>{}</strong>.</p>", request.user.get_username()))
     return HttpResponse("<p>Not signed in.</p>")
+
+
+def client_js(request: HttpRequest) -> HttpResponse:
+    """A page of the site that loads dualauth's client.js and nothing else (tests/test_client_js.py)."""
+    page = '<!doctype html><title>client.js</title><script src="{}"></script>'
+    return HttpResponse(format_html(page, static("dualauth/client.js")))
