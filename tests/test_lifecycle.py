@@ -235,3 +235,40 @@ def test_a_site_without_time_zones_signs_in_refreshes_and_logs_out(alice: Any, f
     assert client.get("/api/auth/sessions/").status_code == 200
     assert client.post("/api/auth/logout/").status_code == 204
     assert client.get("/api/auth/me/").status_code == 401
+
+
+def _async_browser(signed_in: SignInClient) -> Any:
+    from django.test import AsyncClient
+
+    browser = AsyncClient()
+    browser.cookies["sessionid"] = signed_in.client.cookies["sessionid"].value
+    return browser
+
+
+def test_a_session_key_changed_another_way_in_an_async_view_is_followed(alice: Any, use_mode: Any) -> None:
+    from asgiref.sync import async_to_sync
+
+    use_mode("session")
+    signed_in = SignInClient("session")
+    signed_in.login("alice")
+    browser = _async_browser(signed_in)
+    assert async_to_sync(browser.post)("/async-new-session-key/").status_code == 204
+    new_key = browser.cookies["sessionid"].value
+    assert new_key != signed_in.client.cookies["sessionid"].value
+    assert AuthSession.objects.get(pk=signed_in.session_id).session_key == new_key
+
+
+def test_a_users_own_promotion_in_an_async_view_keeps_that_sign_in_under_a_new_key(alice: Any, use_mode: Any) -> None:
+    """As in a sync view: the request that changed the user's privileges keeps its sign-in, renewed; the others end."""
+    from asgiref.sync import async_to_sync
+
+    use_mode("hybrid")
+    signed_in, other = SignInClient("session"), SignInClient("header")
+    signed_in.login("alice")
+    other.login("alice")
+    browser = _async_browser(signed_in)
+    old_key = browser.cookies["sessionid"].value
+    assert async_to_sync(browser.post)("/async-become-staff/").status_code == 204
+    assert browser.cookies["sessionid"].value != old_key
+    assert async_to_sync(browser.get)("/api/auth/me/").status_code == 200
+    assert other.get("/api/auth/me/").status_code == 401

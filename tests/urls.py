@@ -29,6 +29,28 @@ def become_staff(request: HttpRequest) -> HttpResponse:
     return HttpResponse(status=204)
 
 
+@csrf_exempt
+@require_POST
+async def async_become_staff(request: HttpRequest) -> HttpResponse:
+    """``become_staff`` in an async view: the save runs in a worker thread, the request's own sign-in is kept."""
+    user = await request.auser()
+    if not user.is_authenticated:
+        return HttpResponse(status=401)
+    user.is_staff = True
+    await user.asave()
+    return HttpResponse(status=204)
+
+
+@csrf_exempt
+@require_POST
+async def async_new_session_key(request: HttpRequest) -> HttpResponse:
+    """A project's async view that gives the signed-in session a new key without ``cycle_key()`` (``create()``)."""
+    if not (await request.auser()).is_authenticated:
+        return HttpResponse(status=401)
+    await sync_to_async(request.session.create)()
+    return HttpResponse(status=204)
+
+
 # What a test runs in the middle of a step-up, after the session got its new key (another tab's request, say).
 DURING_STEP_UP: list = []
 
@@ -85,6 +107,8 @@ urlpatterns = [
     path("api/account/password/", project.PasswordChange.as_view()),
     path("client-js/", project.client_js),
     path("become-staff/", become_staff),
+    path("async-become-staff/", async_become_staff),
+    path("async-new-session-key/", async_new_session_key),
     path("staff-only/", StaffOnly.as_view()),
     path("step-up/", step_up),
     path("async-step-up/", async_step_up),
