@@ -16,6 +16,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from dualauth import services, signals
 from dualauth.exceptions import SignInRefused
 from dualauth.models import AuthSession
+from dualauth.tokens import RefreshToken
 
 from .conftest import SignInClient, rewrite_sign_in
 from .forge import claims
@@ -54,13 +55,18 @@ def test_every_refresh_rotates_and_the_used_token_is_dead(jwt_signed_in: SignInC
 def test_reuse_of_a_rotated_refresh_token_revokes_the_sign_in(jwt_signed_in: SignInClient, capture_signal: Any) -> None:
     """A thief replays the token the victim just rotated: the whole family ends, the victim's newest tokens too."""
     attacker = jwt_signed_in.copy()
+    presented = attacker.refresh or attacker.client.cookies["dualauth_refresh"].value
     sent = capture_signal(signals.refresh_reuse_detected)
     assert jwt_signed_in.do_refresh().status_code == 200
     reused = attacker.do_refresh()
     assert reused.status_code == 401
     assert reused.json()["code"] == "refresh_reused"
+    assert reused.json()["detail"] == str(services.ENDED)
     assert len(sent) == 1
     row = AuthSession.objects.get(pk=jwt_signed_in.session_id)
+    assert (sent[0]["sender"], sent[0]["auth_session"].pk) == (AuthSession, row.pk)
+    assert sent[0]["jti"] == RefreshToken(presented)["jti"]
+    assert sent[0]["request"] is not None
     assert row.revoked_reason == "refresh_reuse"
     assert jwt_signed_in.get("/api/auth/me/").status_code == 401
     assert jwt_signed_in.do_refresh().status_code == 401
@@ -235,6 +241,7 @@ def test_within_the_reuse_grace_the_race_loser_gets_a_401_and_the_sign_in_lives(
     late = loser.do_refresh()
     assert late.status_code == 401
     assert late.json()["code"] == "refresh_conflict"
+    assert late.json()["detail"] == "This refresh token was just replaced by a concurrent refresh; use the new one."
     assert AuthSession.objects.get(pk=jwt_signed_in.session_id).status == "active"
     assert jwt_signed_in.get("/api/auth/me/").status_code == 200
     assert jwt_signed_in.do_refresh().status_code == 200

@@ -587,3 +587,47 @@ def test_a_refresh_records_where_it_came_from(alice: Any, use_mode: Any) -> None
     row = AuthSession.objects.get(pk=started.auth_session.pk)
     assert (row.ip, row.user_agent) == ("198.51.100.7", "refresher/2.0")
     assert row.rotated_at is not None
+
+
+def test_of_two_refreshes_of_one_token_only_one_rotates(alice: Any, use_mode: Any, monkeypatch: Any) -> None:
+    """The second rotation of the same token, racing in between the first's read and write, wins nothing:
+    refresh_conflict, and the sign-in keeps the first one's token (on any database, without a row lock)."""
+    use_mode("jwt")
+    started = _jwt(alice)
+    assert started.tokens is not None
+    real_new_refresh = services.refreshing.new_refresh
+    winner: list[services.SignIn] = []
+    raced: list[bool] = []
+
+    def another_refresh_wins_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        if not raced:
+            raced.append(True)
+            winner.append(services.refresh(started.tokens.refresh, RequestFactory().post("/")))  # type: ignore[union-attr]
+        return real_new_refresh(*args, **kwargs)
+
+    monkeypatch.setattr(services.refreshing, "new_refresh", another_refresh_wins_meanwhile)
+    refused = _refused_refresh(started.tokens.refresh)
+    assert (refused.code, str(refused.detail)) == (
+        "refresh_conflict",
+        "This refresh token was just used by a concurrent request.",
+    )
+    row = AuthSession.objects.get(pk=started.auth_session.pk)
+    assert row.revoked_at is None
+    assert winner[0].tokens is not None
+    assert row.refresh_jti == RefreshToken(winner[0].tokens.refresh)["jti"]
+
+
+def test_a_rotation_moves_the_sign_in_to_its_new_token(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    started = _jwt(alice)
+    assert started.tokens is not None
+    before = AuthSession.objects.get(pk=started.auth_session.pk)
+    rotated = services.refresh(started.tokens.refresh, RequestFactory().post("/"))
+    assert rotated.tokens is not None
+    assert rotated.auth_session.pk == before.pk
+    row = AuthSession.objects.get(pk=before.pk)
+    new = RefreshToken(rotated.tokens.refresh)
+    assert (row.refresh_jti, row.previous_refresh_jti) == (new["jti"], before.refresh_jti)
+    assert row.expires_at == rotated.tokens.refresh_expires_at
+    assert row.last_seen_at > before.last_seen_at
+    assert OutstandingToken.objects.get(jti=new["jti"]).user == alice
