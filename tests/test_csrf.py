@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from rest_framework.test import APIClient
 
 from dualauth.models import AuthSession
 
@@ -144,3 +145,30 @@ def test_the_admins_logout_by_session_key_is_csrf_checked_even_before_djangos_cs
     assert AuthSession.objects.get(user=admin).revoked_at is None
     browser.post("/admin/logout/", {"csrfmiddlewaretoken": browser.cookies["csrftoken"].value})
     assert AuthSession.objects.get(user=admin).revoked_reason == "logout"
+
+
+@pytest.mark.requirement("ASVS-V3.5.1")
+@pytest.mark.parametrize("kept", ["dualauth_access", "dualauth_refresh"])
+def test_a_logout_carrying_either_token_cookie_alone_needs_csrf_and_then_ends_the_sign_in(
+    alice: Any, use_mode: Any, kept: str
+) -> None:
+    """The browser may hold one of the two cookies only (the access cookie expired first): still a cookie credential."""
+    use_mode("jwt")
+    client = SignInClient("cookie")
+    client.login("alice")
+    dropped = ({"dualauth_access", "dualauth_refresh"} - {kept}).pop()
+    del client.client.cookies[dropped]
+    forged = client.client.post("/api/auth/logout/", {}, format="json")
+    assert forged.status_code == 403
+    assert AuthSession.objects.get(pk=client.session_id).revoked_at is None
+    assert client.post("/api/auth/logout/").status_code == 204
+    assert AuthSession.objects.get(pk=client.session_id).revoked_reason == "logout"
+
+
+def test_a_bearer_logout_with_the_refresh_token_alone_in_the_body_ends_the_sign_in(alice: Any, use_mode: Any) -> None:
+    use_mode("jwt")
+    client = SignInClient("header")
+    client.login("alice")
+    response = APIClient().post("/api/auth/logout/", {"refresh": client.refresh}, format="json")
+    assert response.status_code == 204
+    assert AuthSession.objects.get(pk=client.session_id).revoked_reason == "logout"

@@ -269,7 +269,7 @@ def test_a_session_store_that_goes_down_during_the_logout_still_ends_it_with_a_2
 
 
 def test_a_logout_when_the_session_engine_raises_on_read_ends_the_sign_in_by_its_key(
-    alice: Any, use_mode: Any, settings: Any
+    alice: Any, use_mode: Any, settings: Any, caplog: Any
 ) -> None:
     from . import failing_sessions
 
@@ -279,7 +279,12 @@ def test_a_logout_when_the_session_engine_raises_on_read_ends_the_sign_in_by_its
     assert client.login("alice").status_code == 200
     failing_sessions.FAILING.append(True)
     try:
-        assert client.post("/api/auth/logout/").status_code == 204
+        with caplog.at_level("WARNING", logger="dualauth"):
+            assert client.post("/api/auth/logout/").status_code == 204
     finally:
         failing_sessions.FAILING.clear()
+    assert (
+        "dualauth: a session's data could not be read (the session store is unreachable); its sign-in is found by key"
+        in caplog.text
+    )
     assert AuthSession.objects.get(pk=client.session_id).revoked_reason == "logout"

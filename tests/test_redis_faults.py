@@ -146,7 +146,11 @@ def test_an_outage_is_logged_once_per_interval(redis: RedisServer, alice: Any, c
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="dualauth"):
         _statuses(clients)
-    assert any("still unreachable" in r.getMessage() for r in caplog.records)
+    assert any(
+        r.getMessage().startswith("dualauth: Redis store 'auth' still unreachable; ")
+        and r.getMessage().endswith(" requests answered by the database so far")
+        for r in caplog.records
+    )
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
