@@ -15,13 +15,16 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from dualauth import services
+from dualauth.models import AuthSession
 from dualauth.stores import get_store
 from dualauth.stores.redis import KEY_PREFIX, RedisStore
 
@@ -418,12 +421,14 @@ def _seen(partition: Partition) -> tuple[RedisStore, uuid.UUID]:
 
 
 def test_a_plain_read_during_an_outage_is_answered_by_the_database(
-    redis: RedisServer, partition: Partition, alice: Any
+    redis: RedisServer, partition: Partition, alice: Any, caplog: Any
 ) -> None:
     store, sid = _seen(partition)
     partition.cut()
-    assert store.get(sid) == store.database.get(sid)
+    with caplog.at_level(logging.WARNING, logger="dualauth"):
+        assert store.get(sid) == store.database.get(sid)
     assert store._outage_started is not None
+    assert "dualauth: Redis store 'auth' unreachable (ConnectionError: " in caplog.text
 
 
 def test_work_that_fails_while_the_read_could_not_be_sent_raises_its_own_error(
@@ -551,3 +556,30 @@ def test_during_the_back_off_only_a_revocation_pays_for_a_write(
     assert written == []
     services.revoke(other.session_id, "admin")  # type: ignore[arg-type]
     assert written == [uuid.UUID(other.session_id)]
+
+
+def test_after_an_outage_what_changed_meanwhile_is_read_afresh_and_only_new_revocations_rewritten(
+    redis: RedisServer, partition: Partition, alice: Any, caplog: Any
+) -> None:
+    """The re-sync drops the entries of sign-ins changed while Redis was out of reach (their copies are stale)
+    and writes again the revocations made meanwhile, not every one there is."""
+    store, sid = _seen(partition)
+    earlier = SignInClient("header")
+    assert earlier.login("alice").status_code == 200
+    services.revoke(earlier.session_id, "admin")  # type: ignore[arg-type]
+    AuthSession.objects.filter(pk=earlier.session_id).update(revoked_at=timezone.now() - timedelta(hours=1))
+    partition.cut()
+    later = timezone.now() + timedelta(minutes=5)
+    AuthSession.objects.filter(pk=sid).update(last_seen_at=later)
+    store.changed(sid)  # not delivered: remembered for the re-sync
+    during = SignInClient("header")
+    assert during.login("alice").status_code == 200
+    services.revoke(during.session_id, "admin")  # type: ignore[arg-type]
+    partition.heal()
+    store._retry_at = 0.0
+    with caplog.at_level(logging.WARNING, logger="dualauth"):
+        state = store.get(sid)
+    assert state is not None
+    assert state.last_seen_at == later, "the stale copy was dropped"
+    assert "dualauth: Redis store 'auth' reachable again after " in caplog.text
+    assert "1 revocations written again" in caplog.text

@@ -3,6 +3,7 @@ in jwt and hybrid modes): its old token sign-ins still end, and nothing reaches 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -51,9 +52,16 @@ def test_a_blacklisting_that_lost_a_race_says_so(alice: Any, use_mode: Any, monk
 
 
 def test_legacy_tokens_are_ended_in_batches(alice: Any, use_mode: Any, monkeypatch: Any) -> None:
+    """Only tokens simplejwt issued outside dualauth, still valid: not the current token of a live sign-in, nor an
+    expired one."""
     use_mode("jwt")
     monkeypatch.setattr(simplejwt_tables, "LEGACY_BATCH", 2)
     legacy = [SimpleRefreshToken.for_user(alice) for _ in range(5)]
+    live = services.sign_in(RequestFactory().post("/"), alice, "jwt").auth_session
+    OutstandingToken.objects.filter(jti=live.refresh_jti).update(token="")  # as dualauth 0.1.0 wrote its rows
+    expired = SimpleRefreshToken.for_user(alice)
+    OutstandingToken.objects.filter(jti=expired["jti"]).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert services.end_legacy_tokens(alice) == 5
+    assert not BlacklistedToken.objects.filter(token__jti__in=[live.refresh_jti, expired["jti"]]).exists()
     assert BlacklistedToken.objects.filter(token__jti__in=[token["jti"] for token in legacy]).count() == 5
     assert services.end_legacy_tokens(alice) == 0
