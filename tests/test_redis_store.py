@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -363,3 +364,51 @@ def test_a_connect_hook_of_the_projects_own_still_runs(
     client.ping()
     assert handshakes
     assert store._new_run_id is not None
+
+
+def _new_connection(store: RedisStore) -> None:
+    client = store._client()
+    client.connection_pool.disconnect()
+    client.ping()
+
+
+@pytest.mark.django_db
+def test_a_new_server_run_is_a_warning_and_a_first_one_news(redis_cache: str, use_mode: Any, caplog: Any) -> None:
+    """A restart or failover (a run recorded before) is worth a warning; a server new to dualauth, a line."""
+    from dualauth.stores.redis_server import BOOT_KEY
+
+    use_mode("hybrid", STORE="redis")
+    store = get_store()
+    assert isinstance(store, RedisStore)
+    client = store._client()
+    client.delete(store._name(BOOT_KEY))
+    _new_connection(store)
+    run_id = store._new_run_id
+    assert run_id is not None
+    with caplog.at_level(logging.INFO, logger="dualauth"):
+        store.get(uuid.uuid4())
+    (first,) = [r for r in caplog.records if "a new server run" in r.getMessage()]
+    assert first.levelno == logging.INFO
+    assert first.getMessage().startswith(f"dualauth: Redis store {store.alias!r}: a new server run (")
+    assert f"run_id {run_id});" in first.getMessage()
+    _new_connection(store)
+    assert store._new_run_id is None, "the same run, reached again, is no new run"
+    client.set(store._name(BOOT_KEY), "a-run-before-a-restart")
+    _new_connection(store)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="dualauth"):
+        store.get(uuid.uuid4())
+    (restart,) = [r for r in caplog.records if "a new server run" in r.getMessage()]
+    assert restart.levelno == logging.WARNING
+
+
+def test_a_pool_is_watched_once_however_many_stores_use_it(redis_cache: str, use_mode: Any) -> None:
+    from dualauth.stores.redis_server import watch
+
+    use_mode("hybrid", STORE="redis")
+    store = get_store()
+    assert isinstance(store, RedisStore)
+    pool = store._client().connection_pool
+    installed = pool.connection_kwargs["redis_connect_func"]
+    watch(pool, RedisStore(store.alias))
+    assert pool.connection_kwargs["redis_connect_func"] is installed
