@@ -572,9 +572,10 @@ def test_after_an_outage_what_changed_meanwhile_is_read_afresh_and_only_new_revo
     later = timezone.now() + timedelta(minutes=5)
     AuthSession.objects.filter(pk=sid).update(last_seen_at=later)
     store.changed(sid)  # not delivered: remembered for the re-sync
-    during = SignInClient("header")
-    assert during.login("alice").status_code == 200
-    services.revoke(during.session_id, "admin")  # type: ignore[arg-type]
+    for _ in range(2):
+        during = SignInClient("header")
+        assert during.login("alice").status_code == 200
+        services.revoke(during.session_id, "admin")  # type: ignore[arg-type]
     partition.heal()
     store._retry_at = 0.0
     with caplog.at_level(logging.WARNING, logger="dualauth"):
@@ -582,4 +583,4 @@ def test_after_an_outage_what_changed_meanwhile_is_read_afresh_and_only_new_revo
     assert state is not None
     assert state.last_seen_at == later, "the stale copy was dropped"
     assert "dualauth: Redis store 'auth' reachable again after " in caplog.text
-    assert "1 revocations written again" in caplog.text
+    assert ", 2 revocations written again" in caplog.text
