@@ -412,3 +412,16 @@ def test_a_pool_is_watched_once_however_many_stores_use_it(redis_cache: str, use
     installed = pool.connection_kwargs["redis_connect_func"]
     watch(pool, RedisStore(store.alias))
     assert pool.connection_kwargs["redis_connect_func"] is installed
+
+
+def test_entries_keep_one_version_whatever_the_caches_version(
+    redis_url: str, settings: Any, use_mode: Any, alice: Any, raw: redis.Redis
+) -> None:
+    """Processes of a rolling deploy that changes CACHES' VERSION share the store's entries."""
+    settings.CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_url, "VERSION": 7}}
+    use_mode("hybrid", STORE="redis")
+    client = SignInClient("header")
+    client.login("alice")
+    client.get("/api/auth/me/")
+    (key,) = raw.keys(f"*{KEY_PREFIX}{client.session_id}")
+    assert key.startswith(b":1:")

@@ -171,3 +171,12 @@ def test_a_cleanup_with_nothing_to_remove_counts_zero(alice: Any, use_mode: Any)
     _jwt_sign_in(alice)
     result = services.cleanup()
     assert (result.sign_ins, result.tokens) == (0, 0)
+
+
+def test_a_sign_ins_outstanding_row_says_when_it_was_issued(alice: Any, use_mode: Any) -> None:
+    """The admin's token list shows simplejwt's created_at: a row without it would show nothing."""
+    use_mode("jwt")
+    started = _jwt_sign_in(alice)
+    row = OutstandingToken.objects.get(jti=started.auth_session.refresh_jti)
+    assert row.created_at is not None
+    assert abs((row.created_at - started.auth_session.created_at).total_seconds()) < 5

@@ -92,11 +92,12 @@ def test_extra_claims_hook(alice: Any, use_mode: Any) -> None:
     client.login("alice")
     access = AccessToken(client.access)  # type: ignore[arg-type]
     assert access["role"] == "reader"
+    assert access["name"] == "alice", "the hook is given the user signing in"
     assert access["sid"] == client.session_id
 
 
 def claims_hook(user: Any) -> dict:
-    return {"role": "reader", "sid": "overridden?"}
+    return {"role": "reader", "name": user.get_username(), "sid": "overridden?"}
 
 
 # What a forged, altered or misplaced JWT meets (ASVS 5.0 V9, RFC 8725) -----------------------------------
