@@ -631,3 +631,21 @@ def test_a_rotation_moves_the_sign_in_to_its_new_token(alice: Any, use_mode: Any
     assert row.expires_at == rotated.tokens.refresh_expires_at
     assert row.last_seen_at > before.last_seen_at
     assert OutstandingToken.objects.get(jti=new["jti"]).user == alice
+
+
+def test_a_token_sign_in_tells_djangos_and_dualauths_listeners_with_the_request(
+    alice: Any, use_mode: Any, capture_signal: Any
+) -> None:
+    """Audit apps listen to user_logged_in (last_login too); dualauth's session_started names the row."""
+    from django.contrib.auth.signals import user_logged_in
+
+    from dualauth import signals
+
+    use_mode("jwt")
+    logged_in, started = capture_signal(user_logged_in), capture_signal(signals.session_started)
+    request = RequestFactory().post("/")
+    row = services.sign_in(request, alice, "jwt").auth_session
+    assert [(k["sender"], k["request"], k["user"], k["dualauth_kind"]) for k in logged_in] == [
+        (type(alice), request, alice, "jwt")
+    ]
+    assert [(k["sender"], k["auth_session"], k["request"]) for k in started] == [(AuthSession, row, request)]
