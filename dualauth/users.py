@@ -52,7 +52,8 @@ def session_user(request: Any) -> Any:
     if successor in settings.AUTHENTICATION_BACKENDS and backend_path not in settings.AUTHENTICATION_BACKENDS:
         session[auth.BACKEND_SESSION_KEY] = backend_path = successor  # the same sign-in, now behind the limiter
     user_id = session.get(auth.SESSION_KEY)
-    if user_id is not None and user_pk(user_id) is None:
+    pk = None if user_id is None else user_pk(user_id)
+    if user_id is not None and pk is None:
         # Django's get_user() raises on it (a 500 on every request): an id of another pk type, say, left by a
         # migration to UUIDs. It names no one; like a stale hash, the session goes.
         session.flush()
@@ -60,7 +61,7 @@ def session_user(request: Any) -> Any:
     if backend_path in settings.AUTHENTICATION_BACKENDS and user_id is not None:
         backend: Any = auth.load_backend(backend_path)
         if type(backend).get_user is ModelBackend.get_user:
-            user = get_user("pk", user_pk(user_id))
+            user = get_user("pk", pk)
             session_hash = session.get(auth.HASH_SESSION_KEY)
             if (
                 user is not None
