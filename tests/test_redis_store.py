@@ -285,13 +285,17 @@ def _fail_once(monkeypatch: Any, method: str, error: BaseException) -> None:
     monkeypatch.setattr(redis.Connection, method, once)
 
 
+def _bearer_sign_in() -> uuid.UUID:
+    client = SignInClient("header")
+    client.login("alice")
+    return uuid.UUID(client.session_id)
+
+
 @pytest.mark.parametrize("method", ["send_command", "read_response"])
 def test_an_overlapped_read_that_fails_on_the_wire_is_answered_by_the_plain_path(
     store: RedisStore, alice: Any, monkeypatch: Any, method: str
 ) -> None:
-    client = SignInClient("header")
-    client.login("alice")
-    sid = uuid.UUID(client.session_id)
+    sid = _bearer_sign_in()
     expected = store.get(sid)
     _fail_once(monkeypatch, method, redis.ConnectionError("Connection reset by peer"))
     assert store.get_overlapping(sid, lambda: "user") == (expected, "user")
@@ -303,9 +307,7 @@ def test_an_overlapped_read_that_fails_on_the_wire_is_answered_by_the_plain_path
 def test_a_worker_timeout_in_an_overlapped_read_loses_no_connection(
     store: RedisStore, alice: Any, monkeypatch: Any, method: str
 ) -> None:
-    client = SignInClient("header")
-    client.login("alice")
-    sid = uuid.UUID(client.session_id)
+    sid = _bearer_sign_in()
     expected = store.get(sid)
     _fail_once(monkeypatch, method, _WorkerTimeout())
     with pytest.raises(_WorkerTimeout):
