@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 
 import redis
 
@@ -42,15 +43,17 @@ def spare_cluster_port() -> int:
 class RedisServer:
     """One ``redis-server`` process without persistence: a restart starts it empty, as in production without AOF."""
 
-    def __init__(self, *options: str, port: int | None = None) -> None:
+    def __init__(self, *options: str, pick_port: Callable[[], int] = spare_port) -> None:
         self.options = options
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed")
         self.binary = binary
-        self.port = port or spare_port()
+        self.pick_port = pick_port
+        self.port = pick_port()
         self.workdir = tempfile.mkdtemp(prefix="dualauth-redis-")
         self.process: subprocess.Popen[bytes] | None = None
+        self.started = False
 
     @property
     def url(self) -> str:
@@ -60,37 +63,41 @@ class RedisServer:
         return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2)
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                self.binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                self.workdir,
-                *self.options,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self._wait_for_ping()
+        """Start the server; on its first start, on another port if another process took this one meanwhile.
 
-    def _wait_for_ping(self) -> None:
+        A port is only spare until someone binds it. A server that loses that race exits, while the ping meant for
+        it is answered by the winner, and a test would then read and flush a stranger's data (CI once counted
+        another cluster's keys as its own)."""
+        for _ in range(1 if self.started else 20):
+            self.process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if self._wait_for_ping():
+                self.started = True
+                return
+            self.stop()
+            self.port = self.pick_port()
+        raise RuntimeError(f"redis-server found its port {self.port} taken")
+
+    def command(self) -> list[str]:
+        return [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--dir", self.workdir, *self.options]  # fmt: skip
+
+    def _wait_for_ping(self) -> bool:
+        """Whether the server answering on the port is this one's process (False: another process holds it)."""
         assert self.process is not None
         deadline = time.monotonic() + 10
         while True:
             try:
-                self.client().ping()
-                return
-            except redis.ConnectionError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
+                return self.answers_for_itself()
+            except redis.RedisError:
+                if self.process.poll() is not None:
+                    return False
+                if time.monotonic() > deadline:
                     raise RuntimeError(f"redis-server did not start on port {self.port}") from None
                 time.sleep(0.02)
+
+    def answers_for_itself(self) -> bool:
+        # Its own working directory, by CONFIG rather than INFO: a test renames INFO away.
+        return os.path.realpath(self.client().config_get("dir").get("dir", "")) == os.path.realpath(self.workdir)
 
     def stop(self) -> None:
         if self.process is not None:
@@ -186,7 +193,7 @@ class SentinelServer(RedisServer):
         super().__init__()
         self.primary = primary
 
-    def start(self) -> None:
+    def command(self) -> list[str]:
         conf = os.path.join(self.workdir, "sentinel.conf")
         with open(conf, "w") as out:
             out.write(
@@ -195,10 +202,10 @@ class SentinelServer(RedisServer):
                 f"sentinel down-after-milliseconds {self.service} 500\n"
                 f"sentinel failover-timeout {self.service} 5000\n"
             )
-        self.process = subprocess.Popen(
-            [self.binary, conf, "--sentinel"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        self._wait_for_ping()
+        return [self.binary, conf, "--sentinel"]
+
+    def answers_for_itself(self) -> bool:
+        return self.client().info("server").get("process_id") == self.process.pid  # type: ignore[union-attr]
 
     def primary_port(self) -> int:
         _, port = self.client().sentinel_get_master_addr_by_name(self.service)
@@ -209,7 +216,7 @@ class RedisCluster:
     """Three primaries sharing the 16384 slots, no replicas."""
 
     def __init__(self) -> None:
-        self.nodes = [RedisServer("--cluster-enabled", "yes", port=spare_cluster_port()) for _ in range(3)]
+        self.nodes = [RedisServer("--cluster-enabled", "yes", pick_port=spare_cluster_port) for _ in range(3)]
 
     @property
     def url(self) -> str:

@@ -18,7 +18,7 @@ from dualauth.stores import get_store
 from dualauth.stores.redis import KEY_PREFIX, RedisStore
 
 from .conftest import SignInClient, require_programs
-from .redis_server import RedisCluster, RedisServer, SentinelServer
+from .redis_server import RedisCluster, RedisServer, SentinelServer, spare_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -96,6 +96,23 @@ def test_through_sentinel_and_a_failover_revocations_hold(
     assert live.get("/api/auth/me/").status_code == 401
     (key,) = replica.client().keys(f"*{KEY_PREFIX}{live.session_id}")
     assert json.loads(replica.client().get(key))["r"] == 1  # type: ignore[arg-type]
+
+
+def test_a_private_server_whose_port_was_taken_meanwhile_moves_rather_than_borrow_the_taker() -> None:
+    """Every test here counts or flushes keys on its own servers: one must never be another process's."""
+    require_programs("redis-server")
+    taker = RedisServer()
+    taker.start()
+    ports = iter([taker.port, spare_port()])
+    ours = RedisServer(pick_port=lambda: next(ports))
+    try:
+        taker.client().set("the taker's", 1)
+        ours.start()
+        assert ours.port != taker.port
+        assert ours.client().keys() == []
+    finally:
+        ours.close()
+        taker.close()
 
 
 @pytest.fixture
