@@ -12,8 +12,6 @@ import os
 from datetime import timedelta
 from urllib.parse import urlparse
 
-from example_project import settings as demo
-
 _db = urlparse(os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dualauth_bench"))
 
 DEBUG = False
@@ -48,7 +46,19 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 
-TEMPLATES = demo.TEMPLATES  # the admin's; the endpoints under test render none
+TEMPLATES = [  # the admin's; the endpoints under test render none
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
 
 DATABASES = {
     "default": {

@@ -91,7 +91,7 @@ def test_revoke_everyone_goes_ahead_on_yes(everyone: dict[str, SignInClient], mo
     monkeypatch.setattr("builtins.input", lambda prompt: prompts.append(prompt) or "yes")
     assert _run("dualauth_revoke", "--all") == "Revoked 4 sign-ins of 2 user(s).\n"
     (prompt,) = prompts
-    assert prompt.endswith("Type 'yes' to continue: ")
+    assert prompt == "This ends all live sign-ins of every user. Type 'yes' to continue: "
     assert _me(*everyone.values()) == [401, 401, 401, 401]
 
 

@@ -31,11 +31,6 @@ def test_seed_demo_creates_the_demo_users_and_can_run_twice() -> None:
     assert "alice / alice" in out.getvalue()
 
 
-@pytest.mark.django_db
-def test_migrations_are_up_to_date() -> None:
-    call_command("makemigrations", "dualauth", "notes", "--check", "--dry-run", stdout=StringIO())
-
-
 @pytest.mark.parametrize(
     ("url", "expected"),
     [

@@ -39,6 +39,12 @@ pytestmark = pytest.mark.django_db
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "migration"
 
 
+@pytest.mark.parametrize("app", ["dualauth", "notes", "test_project"])
+def test_each_apps_migrations_match_its_models(app: str) -> None:
+    """The package's, the demo's and the suite's own: a model changed without its migration fails here."""
+    call_command("makemigrations", app, "--check", "--dry-run", stdout=StringIO())
+
+
 def legacy_pair(user: Any) -> SimpleJWTRefreshToken:
     """A pair minted by plain simplejwt, as a project issued them before dualauth: no ``sid``."""
     token = SimpleJWTRefreshToken.for_user(user)

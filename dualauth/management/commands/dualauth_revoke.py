@@ -37,7 +37,7 @@ class Command(BaseCommand):
         if options["all"]:
             if options["interactive"]:
                 try:
-                    answer = input(f"This ends every live {what} of every user. Type 'yes' to continue: ")
+                    answer = input(f"This ends all live {what} of every user. Type 'yes' to continue: ")
                 except EOFError:
                     answer = ""
                 if answer != "yes":
