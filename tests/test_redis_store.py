@@ -20,7 +20,8 @@ from dualauth.stores import get_store
 from dualauth.stores.redis import RedisStore
 from dualauth.stores.redis_entries import KEY_PREFIX, micros
 
-from .conftest import SignInClient, rewrite_sign_in
+from .conftest import SignInClient, require_programs, rewrite_sign_in
+from .redis_server import RedisServer
 
 
 @pytest.fixture
@@ -176,13 +177,14 @@ def test_a_deleted_sign_in_leaves_no_entry(store: RedisStore, alice: Any, raw: A
 
 def test_a_lagging_replica_never_answers(redis_url: str, settings: Any, use_mode: Any, alice: Any) -> None:
     """With a primary and a replica in LOCATION, django-redis reads from the replica; the store must not."""
-    replica_url = redis_url.rsplit("/", 1)[0] + "/14"
+    require_programs("redis-server")
+    replica_server = RedisServer()  # its own: a database of the shared server may be another run's
+    replica_server.start()
     settings.CACHES = {
-        "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": f"{redis_url},{replica_url}"}
+        "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": f"{redis_url},{replica_server.url}"}
     }
     use_mode("jwt", STORE="redis")
-    primary, replica = redis.Redis.from_url(redis_url), redis.Redis.from_url(replica_url)
-    replica.flushdb()
+    primary, replica = redis.Redis.from_url(redis_url), replica_server.client()
     try:
         client = SignInClient("header")
         client.login("alice")
@@ -191,7 +193,7 @@ def test_a_lagging_replica_never_answers(redis_url: str, settings: Any, use_mode
         services.revoke(client.session_id, "admin")  # ...and has not caught up with this yet
         assert client.get("/api/auth/me/").status_code == 401
     finally:
-        replica.flushdb()
+        replica_server.close()
 
 
 def test_an_ended_sign_in_leaves_no_entry(store: RedisStore, alice: Any, raw: Any) -> None:
