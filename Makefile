@@ -78,14 +78,18 @@ test: chromium services $(STAMP)
 # and the wheel installed into a fresh venv.
 suites: test-sqlite test-postgres test-redis coverage test-system
 
-# The browser tests drive Debian's Chromium; install it where we may (root with apt), else they say why they skip.
+# Debian programs the tests drive: Chromium (the browser tests), curl and jq (the quick starts' commands, run as
+# written by tests/system/test_quickstarts.py). Installed where we may (root with apt), else the tests say why they
+# skip (under CI=true they fail).
+PROGRAMS := chromium curl jq
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@missing=$$(for p in $(PROGRAMS); do command -v $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "Installing Debian's chromium for the browser tests"; \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || \
-			{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; \
-		else echo "chromium not found and cannot be installed here: the browser tests will skip"; fi; }
+			echo "Installing Debian's" $$missing "for the tests"; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null || \
+			{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; }; \
+		else echo "not found and cannot be installed here:" $$missing "- the tests that need them will skip"; fi; fi
 
 test-sqlite: $(SUITE_DEPS)
 	COVERAGE_FILE=.coverage.sqlite $(RUN)/pytest --cov=dualauth --cov-report=
