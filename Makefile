@@ -33,11 +33,28 @@ $(DIST_TOOLS): setup.cfg
 		c.read("setup.cfg"); print(c["options.extras_require"]["release"])')
 	@touch $@
 
-demo: $(STAMP)
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
-	@echo "Serving on http://127.0.0.1:$(DEMO_PORT)/  (DUALAUTH_MODE=$${DUALAUTH_MODE:-hybrid})"
-	$(BIN)/python manage.py runserver 127.0.0.1:$(DEMO_PORT)
+# `make demo` has a venv of its own with only what the demo runs: dualauth, editable so that it serves this
+# checkout, and its openapi extra (the schema pages); Django's runserver serves it. The test, lint, docs and
+# release tools stay in $(VENV), so either target works before or after the other.
+DEMO_VENV ?= .venv-demo
+DEMO_BIN := $(DEMO_VENV)/bin
+DEMO_STAMP := $(DEMO_VENV)/.installed
+
+$(DEMO_STAMP): setup.cfg pyproject.toml
+	@test -n "$(PYTHON)" || { echo "No Python >= 3.11 found; set PYTHON=..."; exit 1; }
+	@echo "make demo: installing only what the demo runs into $(DEMO_VENV): dualauth and its openapi extra"
+	@echo "           (the test, lint and docs tools are make install's, in $(VENV))"
+	$(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_BIN)/pip install -q -e ".[openapi]"
+	@touch $@
+
+demo: $(DEMO_STAMP)
+	$(DEMO_BIN)/python manage.py migrate --noinput
+	$(DEMO_BIN)/python manage.py seed_demo
+	@echo "Serving on http://127.0.0.1:$(DEMO_PORT)/  (DUALAUTH_MODE=$${DUALAUTH_MODE:-hybrid}; login limiter:" \
+		"$${DUALAUTH_LOGIN_THROTTLE_RATE:-10/min} per address, counted in this process unless REDIS_URL is set;" \
+		"DUALAUTH_LOGIN_THROTTLE_RATE=off turns it off)"
+	$(DEMO_BIN)/python manage.py runserver 127.0.0.1:$(DEMO_PORT)
 
 # The scale-out recipe on one machine: the example project on PostgreSQL, Redis sessions and the Redis
 # store, settings from the environment, $(SERVE_WORKERS) worker processes. SERVER=uvicorn serves it over ASGI.
@@ -186,4 +203,4 @@ screenshots: $(STAMP) chromium
 		cp test-output/demo-pages/*-hybrid-0[23]-*.png docs/images/demo-pages/ && echo "copied the demo pages' screens"; fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .coverage .coverage.* build dist site *.egg-info demo.sqlite3 test-output .tox
+	rm -rf $(VENV) $(DEMO_VENV) .pytest_cache .coverage .coverage.* build dist site *.egg-info demo.sqlite3 test-output .tox
